@@ -1,0 +1,53 @@
+/*
+ * The boot sequence, top to bottom. arch/<arch>/entry.S reaches C in
+ * arch_boot(), which brings up the early console, translates the boot
+ * protocol into struct boot_info and installs the exception vectors; then
+ * this checklist runs once on the boot CPU.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "noos.h"
+#include "rt.h"
+
+int main(int argc, char **argv);
+
+struct cmdline boot_cmdline;
+
+static uint64_t ram_total(const struct boot_info *bi)
+{
+	uint64_t total = 0;
+	for (unsigned i = 0; i < bi->ram_count; i++)
+		total += bi->ram[i].size;
+	return total;
+}
+
+void rt_boot(struct boot_info *bi)
+{
+	/* 1. Stack protector guard from hardware entropy, before any protected frame returns. */
+	ssp_init();
+
+	/* 2. Say who we are (the console is up since arch_boot). */
+	printf("noos %s %s (%s), %lu MiB RAM in %u ranges\n", NOOS_VERSION, arch_name(),
+	       bi->protocol, (unsigned long)(ram_total(bi) >> 20), bi->ram_count);
+
+	/* 3. The command line becomes argv and the key=value environment. */
+	cmdline_parse(bi->cmdline, "noos", &boot_cmdline);
+	if (boot_cmdline.truncated)
+		printf("noos: command line too long, the excess was dropped\n");
+
+	/* 4. Run the application; its return value is the VM's exit status. */
+	exit(main(boot_cmdline.argc, boot_cmdline.argv));
+}
+
+void boot_info_add_range(struct mem_range *ranges, unsigned *count, uint64_t base, uint64_t size)
+{
+	if (size == 0 || *count >= BOOT_MAX_RANGES)
+		return;
+	ranges[(*count)++] = (struct mem_range){base, size};
+}
+
+const char *noos_getenv(const char *key)
+{
+	return cmdline_lookup(&boot_cmdline, key);
+}

@@ -75,10 +75,14 @@ static void format_int(struct sink *s, struct spec *sp, uint64_t v, bool negativ
 	const char *body = digits + sizeof(digits) - len;
 	if (sp->prec == 0 && v == 0)
 		len = 0; /* C: zero with precision 0 prints no digits */
-	const char *prefix = negative ? "-" : sp->plus ? "+" : sp->space ? " " : "";
+	bool is_signed = sp->conv == 'd' || sp->conv == 'i'; /* '+' and ' ' apply only to these */
+	const char *prefix = negative                 ? "-"
+	                     : is_signed && sp->plus  ? "+"
+	                     : is_signed && sp->space ? " "
+	                                              : "";
 	if (sp->alt && v != 0 && base == 16)
 		prefix = sp->conv == 'X' ? "0X" : "0x";
-	else if (sp->alt && base == 8 && body[0] != '0')
+	else if (sp->alt && base == 8 && sp->prec <= len && (len == 0 || body[0] != '0'))
 		prefix = "0";
 	put_padded(s, sp, prefix, body, len);
 }
@@ -123,13 +127,13 @@ static const char *parse_spec(const char *f, struct spec *sp, va_list *ap)
 	return f;
 }
 
-/* Length modifier: returns the number of 'l'-equivalents (0 int, 1 long, 2 long long, -1 short). */
+/* Length modifier: 0 int, 1 long (and z, t, j), 2 long long, -1 short, -2 char. */
 static const char *parse_length(const char *f, int *len)
 {
 	*len = 0;
 	if (f[0] == 'h') {
-		*len = -1;
-		return f + (f[1] == 'h' ? 2 : 1);
+		*len = f[1] == 'h' ? -2 : -1;
+		return f - *len;
 	}
 	if (f[0] == 'l') {
 		*len = f[1] == 'l' ? 2 : 1;
@@ -150,8 +154,10 @@ static void format_arg(struct sink *s, struct spec *sp, int len, va_list *ap)
 	case 'd':
 	case 'i':
 		sv = len >= 1 ? va_arg(*ap, long) : va_arg(*ap, int);
-		if (len < 0)
+		if (len == -1)
 			sv = (short)sv;
+		else if (len == -2)
+			sv = (signed char)sv;
 		format_int(s, sp, sv < 0 ? -(uint64_t)sv : (uint64_t)sv, sv < 0);
 		return;
 	case 'u':
@@ -159,8 +165,10 @@ static void format_arg(struct sink *s, struct spec *sp, int len, va_list *ap)
 	case 'X':
 	case 'o':
 		uv = len >= 1 ? va_arg(*ap, unsigned long) : va_arg(*ap, unsigned int);
-		if (len < 0)
+		if (len == -1)
 			uv = (unsigned short)uv;
+		else if (len == -2)
+			uv = (unsigned char)uv;
 		format_int(s, sp, uv, false);
 		return;
 	case 'p':

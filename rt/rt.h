@@ -22,9 +22,9 @@
 void console_write(const char *s, size_t len);
 
 /* panic.c */
-void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void panic(const char *fmt, ...) __attribute__((noreturn, format(__printf__, 1, 2)));
 void panic_trap(const struct trap_frame *tf, const char *fmt, ...)
-    __attribute__((noreturn, format(printf, 2, 3)));
+    __attribute__((noreturn, format(__printf__, 2, 3)));
 void backtrace_print(uintptr_t first_pc, uintptr_t fp);
 
 /* ssp.c */

@@ -19,8 +19,8 @@ static bool is_space(char c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-/* Parses the magnitude; *neg gets the sign. Saturates at ULONG_MAX on overflow. */
-static unsigned long parse(const char *s, char **end, int base, bool *neg)
+/* Parses the magnitude; *neg gets the sign, *overflow whether it exceeded ULONG_MAX. */
+static unsigned long parse(const char *s, char **end, int base, bool *neg, bool *overflow)
 {
 	const char *p = s;
 	while (is_space(*p))
@@ -35,6 +35,7 @@ static unsigned long parse(const char *s, char **end, int base, bool *neg)
 	} else if (base == 0) {
 		base = p[0] == '0' ? 8 : 10;
 	}
+	*overflow = false;
 	if (base < 2 || base > 36) {
 		if (end)
 			*end = (char *)s;
@@ -42,28 +43,28 @@ static unsigned long parse(const char *s, char **end, int base, bool *neg)
 	}
 	const char *digits = p;
 	unsigned long v = 0;
-	bool overflow = false;
+	*overflow = false;
 	for (int d; (d = digit_value(*p)) < base; p++) {
 		if (v > (ULONG_MAX - (unsigned long)d) / (unsigned long)base)
-			overflow = true;
+			*overflow = true;
 		v = v * (unsigned long)base + (unsigned long)d;
 	}
 	if (end)
 		*end = (char *)(p == digits ? s : p);
-	return overflow ? ULONG_MAX : v;
+	return *overflow ? ULONG_MAX : v;
 }
 
 unsigned long strtoul(const char *restrict s, char **restrict end, int base)
 {
-	bool neg;
-	unsigned long v = parse(s, end, base, &neg);
-	return neg ? -v : v;
+	bool neg, overflow;
+	unsigned long v = parse(s, end, base, &neg, &overflow);
+	return (neg && !overflow) ? -v : v; /* overflow stays ULONG_MAX, whatever the sign */
 }
 
 long strtol(const char *restrict s, char **restrict end, int base)
 {
-	bool neg;
-	unsigned long v = parse(s, end, base, &neg);
+	bool neg, overflow;
+	unsigned long v = parse(s, end, base, &neg, &overflow);
 	if (!neg)
 		return v > (unsigned long)LONG_MAX ? LONG_MAX : (long)v;
 	return v > (unsigned long)LONG_MAX + 1 ? LONG_MIN : (long)(0ul - v);

@@ -223,6 +223,15 @@ def meson_test(kind, suites):
         argv += ["--suite", s]
     print(f"noos test: {kind} ({rel(d)})", flush=True)
     rc = subprocess.run(argv).returncode
+    counts = count_results(log)
+    if rc != 0 and counts["failed"] == 0:
+        note(f"meson test in {rel(d)} failed (status {rc}) without a failed test")
+        counts["failed"] += 1
+    return counts
+
+
+def count_results(log):
+    """{passed, failed, skipped} from meson's testlog.json (one JSON object a line)."""
     counts = {"passed": 0, "failed": 0, "skipped": 0}
     if os.path.exists(log):
         with open(log) as f:
@@ -230,10 +239,14 @@ def meson_test(kind, suites):
                 if line.strip():
                     result = json.loads(line).get("result", "ERROR")
                     counts[COUNTS.get(result, "failed")] += 1
-    if rc != 0 and counts["failed"] == 0:
-        note(f"meson test in {rel(d)} failed (status {rc}) without a failed test")
-        counts["failed"] += 1
     return counts
+
+
+def summary(total):
+    line = f"{total['passed']} passed, {total['failed']} failed"
+    if total["skipped"]:
+        line += f", {total['skipped']} skipped"
+    return line
 
 
 def cmd_test(args):
@@ -244,10 +257,7 @@ def cmd_test(args):
             continue
         for k, v in meson_test(kind, args.suites).items():
             total[k] += v
-    line = f"{total['passed']} passed, {total['failed']} failed"
-    if total["skipped"]:
-        line += f", {total['skipped']} skipped"
-    print(line, flush=True)
+    print(summary(total), flush=True)
     sys.exit(1 if total["failed"] else 0)
 
 

@@ -440,6 +440,8 @@ class Runner:
             filt.finish()
         finally:
             self.kill(grace=0.0 if self.own_group else 2.0)
+            for pipe in (self.proc.stdout, self.proc.stderr) if self.proc else ():
+                pipe.close()
             for s, h in old.items():
                 signal.signal(s, h)
             if sym:

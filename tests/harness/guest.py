@@ -67,18 +67,28 @@ def config(args):
                        append=args.append, extra=extra)
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def plain(text):
+    """Serial output as regexes see it: without terminal escapes (GRUB clears
+    the screen) and carriage returns (consoles end lines with CR LF, GRUB with LF CR)."""
+    return ANSI_ESCAPE.sub("", text).replace("\r", "")
+
+
 def check(args, outcome):
     """Every reason the run failed (empty: it passed)."""
     if outcome.timed_out or outcome.qemu_failed or outcome.guest_status is None:
         return [outcome.describe()]
     reasons = []
+    text = plain(outcome.output)
     if outcome.guest_status != args.status:
         reasons.append(f"guest exited with status {outcome.guest_status}, expected {args.status}")
     for rx in args.expect:
-        if not re.search(rx, outcome.output, re.MULTILINE):
+        if not re.search(rx, text, re.MULTILINE):
             reasons.append(f"expected output not found: {rx!r}")
     for rx in args.reject:
-        m = re.search(rx, outcome.output, re.MULTILINE)
+        m = re.search(rx, text, re.MULTILINE)
         if m:
             reasons.append(f"rejected output found: {rx!r} matched {m.group(0)!r}")
     return reasons
@@ -87,8 +97,9 @@ def check(args, outcome):
 def report(argv, outcome, reasons):
     out = sys.stdout
     out.write("---- QEMU: " + " ".join(shlex.quote(a) for a in argv) + "\n")
-    out.write("---- serial output (symbolized):\n" + outcome.output)
-    if outcome.output and not outcome.output.endswith("\n"):
+    text = plain(outcome.output)
+    out.write("---- serial output (symbolized):\n" + text)
+    if text and not text.endswith("\n"):
         out.write("\n")
     if outcome.stderr.strip():
         out.write("---- QEMU stderr:\n" + outcome.stderr)

@@ -227,6 +227,10 @@ class FakeQemu(unittest.TestCase):
         rc, out = self.guest("--append", "reset")
         self.assertEqual(rc, guest.FAIL)
 
+    def test_plain_output_for_regexes(self):
+        self.assertEqual(guest.plain("\x1b[H\x1b[J\x1b[1;1H  Booting\n\rnoos 0.1\r\nok\r\n"),
+                         "  Booting\nnoos 0.1\nok\n")
+
     def test_guest_skips_without_qemu(self):
         os.environ["PATH"] = self.dir.name  # no qemu-system-aarch64 there either
         os.remove(os.path.join(self.dir.name, "qemu-system-aarch64"))

@@ -54,10 +54,10 @@ def host_arch():
 
 # ---------------------------------------------------------------- build
 
-def quiet(argv):
+def quiet(argv, env=None):
     """Run a build step with its output held back; show it when the step
     failed or did some work (so `./noos run` keeps stdout for the guest)."""
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     if p.returncode != 0 or "no work to do" not in p.stdout:
         sys.stderr.write(p.stdout)
     return p.returncode == 0
@@ -68,11 +68,14 @@ def configure(kind):
     if os.path.exists(os.path.join(d, "build.ninja")):
         return True  # ninja re-runs meson itself when a meson.build changes
     argv = ["meson", "setup", "--wrap-mode=nodownload", d, ROOT]
-    if kind != "host":
+    env = dict(os.environ)
+    if kind == "host":
+        env["CC"] = "clang"  # the fuzzers need libFuzzer; one compiler everywhere
+    else:
         argv += ["--cross-file", os.path.join(ROOT, "arch", kind, "cross.ini")]
     if os.path.exists(os.path.join(d, "meson-private", "coredata.dat")):
         argv.append("--wipe")  # a configure that failed half-way
-    return quiet(argv)
+    return quiet(argv, env)
 
 
 def build(kinds):

@@ -1,0 +1,144 @@
+/*
+ * Device tree helpers over libfdt (Devicetree Specification v0.4). The DTB
+ * comes from outside the VM, so it is validated as a whole once
+ * (dtb_validate) and every helper still checks lengths and cell counts and
+ * returns an error instead of trusting a property.
+ */
+#include <libfdt.h>
+#include <string.h>
+
+#include "aarch64.h"
+#include "arch.h"
+
+#define DTB_MAX_SIZE (2u << 20) /* booting.rst: the DTB must not exceed 2 MiB */
+
+unsigned dtb_errors;
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* 0 if fdt is a usable DTB; else -errno and *why says what is wrong with it. */
+int dtb_validate(const void *fdt, const char **why)
+{
+	uintptr_t p = (uintptr_t)fdt;
+	*why = NULL;
+	if (p == 0 || (p & 7) != 0)
+		*why = "no DTB address in x0, or not 8-byte aligned";
+	else if (p < BOOT_NORMAL_BASE || p > BOOT_NORMAL_END - sizeof(struct fdt_header))
+		*why = "DTB outside RAM";
+	else if (fdt_magic(fdt) != FDT_MAGIC)
+		*why = "bad magic";
+	else if (fdt_totalsize(fdt) < sizeof(struct fdt_header) ||
+	         fdt_totalsize(fdt) > DTB_MAX_SIZE || p + fdt_totalsize(fdt) > BOOT_NORMAL_END)
+		*why = "totalsize out of range";
+	else if (overlaps(p, fdt_totalsize(fdt), (uintptr_t)__image_start,
+	                  (uintptr_t)(__image_end - __image_start)))
+		*why = "DTB overlaps the image (more guest memory?)";
+	else if (fdt_check_header(fdt) != 0)
+		*why = "bad header";
+	else if (fdt_check_full(fdt, fdt_totalsize(fdt)) != 0)
+		*why = "malformed structure";
+	return *why ? -EINVAL : 0;
+}
+
+/* status absent, "okay" or "ok" (DT spec 2.3.4). */
+bool dtb_node_enabled(const void *fdt, int node)
+{
+	int len;
+	const char *s = fdt_getprop(fdt, node, "status", &len);
+	if (!s)
+		return true;
+	if (len <= 0 || strnlen(s, (size_t)len) >= (size_t)len)
+		return false;
+	return strcmp(s, "okay") == 0 || strcmp(s, "ok") == 0;
+}
+
+/* Whether [base, base + size) lies in a window the boot map has as Device memory. */
+bool dtb_range_device_mapped(uint64_t base, uint64_t size)
+{
+	if (size == 0 || base + size < base)
+		return false;
+	return base + size <= BOOT_DEVICE_LOW_END ||
+	       (base >= BOOT_NORMAL_END && base + size <= BOOT_DEVICE_HIGH_END);
+}
+
+static uint64_t read_cells(const fdt32_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = (v << 32) | fdt32_to_cpu(p[i]);
+	return v;
+}
+
+/* #address-cells and #size-cells of node's children, limited to what fits in 64 bits. */
+static int child_cells(const void *fdt, int node, int *ac, int *sc)
+{
+	*ac = fdt_address_cells(fdt, node);
+	*sc = fdt_size_cells(fdt, node);
+	return (*ac < 1 || *ac > 2 || *sc < 0 || *sc > 2) ? -EINVAL : 0;
+}
+
+/* One level of "ranges" (DT spec 2.3.8): a child-bus address of bus into its parent's space. */
+static int translate_one(const void *fdt, int bus, int parent, uint64_t *addr, uint64_t size)
+{
+	int len, cac, csc, pac, psc;
+	const fdt32_t *r = fdt_getprop(fdt, bus, "ranges", &len);
+	if (!r)
+		return -ENOENT; /* no ranges: the bus is not memory-mapped */
+	if (len == 0)
+		return 0; /* empty: identity */
+	if (child_cells(fdt, bus, &cac, &csc) || child_cells(fdt, parent, &pac, &psc))
+		return -EINVAL;
+	int n = cac + pac + csc;
+	for (int off = 0; (off + n) * 4 <= len; off += n) {
+		uint64_t child = read_cells(r + off, cac), par = read_cells(r + off + cac, pac);
+		uint64_t span = read_cells(r + off + cac + pac, csc);
+		if (*addr >= child && *addr - child < span && size <= span - (*addr - child)) {
+			*addr = *addr - child + par;
+			return 0;
+		}
+	}
+	return -ERANGE;
+}
+
+/* Translate a reg address of bus's children up to the root (CPU physical addresses). */
+static int translate(const void *fdt, int bus, uint64_t *addr, uint64_t size)
+{
+	for (int depth = 0; bus > 0; depth++) {
+		int parent = fdt_parent_offset(fdt, bus);
+		if (parent < 0 || depth > 16)
+			return -EINVAL;
+		int err = translate_one(fdt, bus, parent, addr, size);
+		if (err)
+			return err;
+		bus = parent;
+	}
+	return 0;
+}
+
+/*
+ * The index-th (base, size) of node's "reg", as a CPU physical address.
+ * -ENOENT past the last entry (or without reg); other errors mean malformed.
+ */
+int dtb_reg(const void *fdt, int node, int index, uint64_t *base, uint64_t *size)
+{
+	int parent = fdt_parent_offset(fdt, node), ac, sc, len;
+	if (parent < 0 || child_cells(fdt, parent, &ac, &sc))
+		return -EINVAL;
+	const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+	if (!reg)
+		return -ENOENT;
+	int n = ac + sc;
+	if (len < 0 || len % (n * 4) != 0)
+		return -EINVAL;
+	if (index < 0 || index >= len / (n * 4))
+		return -ENOENT;
+	reg += index * n;
+	*base = read_cells(reg, ac);
+	*size = read_cells(reg + ac, sc);
+	if (*base + *size < *base)
+		return -ERANGE;
+	return translate(fdt, parent, base, *size);
+}

@@ -103,6 +103,9 @@ void psci_init(const void *fdt);
 long psci_call(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3);
 void psci_system_off(void); /* returns only when PSCI is unavailable */
 
+/* console.c */
+void console_fault_at(uint64_t addr); /* an abort at addr: drop the UART if it is there */
+
 /* cpu.c */
 void cpu_mix_seed(const void *buf, size_t len);
 

@@ -81,10 +81,22 @@ void arch_console_init(const struct boot_info *bi)
 {
 	uart = bi->dtb ? find_pl011(bi->dtb) : 0;
 	if (uart) {
+		console_kind = CONSOLE_PL011; /* first: console_fault_at covers pl011_init too */
 		pl011_init();
-		console_kind = CONSOLE_PL011;
 	} else {
 		console_kind = semihost_available() ? CONSOLE_SEMIHOST : CONSOLE_NONE;
+	}
+}
+
+/*
+ * A data abort on the UART's own registers (a DTB naming a UART that is not
+ * there) must not recurse through the panic's output: fall back instead.
+ */
+void console_fault_at(uint64_t addr)
+{
+	if (console_kind == CONSOLE_PL011 && addr >= uart && addr - uart < PL011_SIZE) {
+		console_kind = semihost_available() ? CONSOLE_SEMIHOST : CONSOLE_NONE;
+		uart = 0;
 	}
 }
 

@@ -99,6 +99,8 @@ static const char *stack_hint(const struct trap_frame *tf, uint64_t addr)
 __attribute__((noreturn)) static void abort_panic(const struct trap_frame *tf, bool data)
 {
 	unsigned iss = ESR_ISS(tf->esr);
+	if (data && !(iss & ISS_FNV))
+		console_fault_at(tf->far);
 	int level;
 	const char *what = fault_status(ISS_FSC(iss), &level);
 	char lvl[16] = "";
@@ -205,12 +207,14 @@ void aarch64_trap(struct trap_frame *tf)
 
 void arch_dump_trap(const struct trap_frame *tf)
 {
+	static const char *const groups[4] = {"EL1t", "EL1h", "EL0 AArch64", "EL0 AArch32"};
+	static const char *const types[4] = {"sync", "IRQ", "FIQ", "SError"};
 	for (int i = 0; i < 30; i += 3)
 		printf("  x%-2d %016lx  x%-2d %016lx  x%-2d %016lx\n", i, tf->x[i], i + 1,
 		       tf->x[i + 1], i + 2, tf->x[i + 2]);
 	printf("  x30 %016lx  sp  %016lx  pc  %016lx\n", tf->x[30], tf->sp, tf->elr);
-	printf("  spsr %08lx  esr %08lx  far %016lx  vector %lu (%s)\n", tf->spsr, tf->esr, tf->far,
-	       tf->kind, (tf->kind >> 2) == VEC_GROUP_CUR_SP0 ? "EL1t" : "other");
+	printf("  spsr %08lx  esr %08lx  far %016lx  vector %s %s\n", tf->spsr, tf->esr, tf->far,
+	       groups[(tf->kind >> 2) & 3], types[tf->kind & 3]);
 }
 
 uintptr_t arch_trap_pc(const struct trap_frame *tf)

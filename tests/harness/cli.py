@@ -96,12 +96,14 @@ def cmd_build(args):
 # ---------------------------------------------------------------- run
 
 def find_image(name, arch):
-    """NAME -> (elf, bootable) in arch's build dir: images/ first, then tests/."""
+    """NAME -> (elf, bootable) in arch's build dir: images/NAME first, then
+    tests/NAME or tests/test-NAME (the guest test images)."""
     d = build_dir(arch)
     candidates = [os.path.join(d, "images", name + ".elf")]
     for top, _, files in os.walk(os.path.join(d, "tests")):
-        if name + ".elf" in files:
-            candidates.append(os.path.join(top, name + ".elf"))
+        for f in (name + ".elf", "test-" + name + ".elf"):
+            if f in files:
+                candidates.append(os.path.join(top, f))
     for elf in candidates:
         if os.path.isfile(elf):
             return elf, bootable_for(elf, arch)

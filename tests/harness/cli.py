@@ -333,7 +333,10 @@ def parser():
 
 def main(argv):
     args = parser().parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -54,16 +54,16 @@ def host_arch():
 
 # ---------------------------------------------------------------- build
 
-def quiet(argv, env=None):
-    """Run a build step with its output held back; show it when the step
-    failed or did some work (so `./noos run` keeps stdout for the guest)."""
+def step(argv, env=None, verbose=True):
+    """Run a build step, its output on stderr (stdout is the guest's in
+    `./noos run`); not verbose: shown only if the step failed."""
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    if p.returncode != 0 or "no work to do" not in p.stdout:
+    if p.returncode != 0 or (verbose and "no work to do" not in p.stdout):
         sys.stderr.write(p.stdout)
     return p.returncode == 0
 
 
-def configure(kind):
+def configure(kind, verbose):
     d = build_dir(kind)
     if os.path.exists(os.path.join(d, "build.ninja")):
         return True  # ninja re-runs meson itself when a meson.build changes
@@ -75,14 +75,14 @@ def configure(kind):
         argv += ["--cross-file", os.path.join(ROOT, "arch", kind, "cross.ini")]
     if os.path.exists(os.path.join(d, "meson-private", "coredata.dat")):
         argv.append("--wipe")  # a configure that failed half-way
-    return quiet(argv, env)
+    return step(argv, env, verbose)
 
 
-def build(kinds):
+def build(kinds, verbose=True):
     """Configure (once) and build each kind; returns the kinds that failed."""
     failed = []
     for kind in kinds:
-        if not (configure(kind) and quiet(["ninja", "-C", build_dir(kind)])):
+        if not (configure(kind, verbose) and step(["ninja", "-C", build_dir(kind)], None, verbose)):
             note(f"building {kind} in {rel(build_dir(kind))} failed")
             failed.append(kind)
     return failed
@@ -132,7 +132,7 @@ def resolve(args):
             fail(f"{boot} (what QEMU's -kernel takes on {arch}) does not exist", 2)
         return arch, elf, boot
     arch = args.arch or arch_for_machine(args.machine)
-    if build([arch]):
+    if build([arch], verbose=False):
         sys.exit(1)
     elf, boot = find_image(image, arch)
     if elf is None:
@@ -270,7 +270,7 @@ def cmd_test(args):
 
 def cmd_demo(args):
     arch = args.arch or host_arch()
-    if build([arch]):
+    if build([arch], verbose=False):
         sys.exit(1)
     elf, boot = find_image("httpd", arch)
     if elf is None:

@@ -263,7 +263,10 @@ def cmd_test(args):
         for k, v in meson_test(kind, args.suites).items():
             total[k] += v
     print(summary(total), flush=True)
-    sys.exit(1 if total["failed"] else 0)
+    if total["failed"]:
+        sys.exit(1)
+    if args.suites and not total["passed"] + total["skipped"]:
+        fail(f"no test is in suite {' or '.join(args.suites)} (meson test --list shows them)", 2)
 
 
 # ---------------------------------------------------------------- demo, bench

@@ -375,6 +375,33 @@ def _die_with_parent():
         pass
 
 
+class Capture:
+    """What a stream said, kept whole up to `limit` characters; past that the
+    first and last halves, so a guest printing in a loop until the timeout
+    cannot fill the memory and the log."""
+
+    def __init__(self, limit=4 << 20):
+        self.half = limit // 2
+        self.head, self.tail = [], []
+        self.head_len = self.tail_len = self.dropped = 0
+
+    def append(self, s):
+        if self.head_len < self.half:
+            s_head, s = s[:self.half - self.head_len], s[self.half - self.head_len:]
+            self.head.append(s_head)
+            self.head_len += len(s_head)
+        if s:
+            self.tail.append(s)
+            self.tail_len += len(s)
+            while self.tail_len - len(self.tail[0]) >= self.half:
+                self.tail_len -= len(self.tail[0])
+                self.dropped += len(self.tail.pop(0))
+
+    def text(self):
+        mid = f"\n[... {self.dropped} characters dropped ...]\n" if self.dropped else ""
+        return "".join(self.head) + mid + "".join(self.tail)
+
+
 class Runner:
     """One QEMU process, killed on a timeout, on SIGTERM/SIGINT to the runner,
     and (PR_SET_PDEATHSIG) when the runner dies. With own_group (tests) QEMU
@@ -424,7 +451,7 @@ class Runner:
         argv = command(self.cfg)
         if not shutil.which(argv[0]):
             raise FileNotFoundError(f"{argv[0]} is not installed (./noos setup installs it)")
-        out, err = [], []
+        out, err = Capture(), Capture()
         sym = Symbolizer(self.cfg.elf) if self.cfg.elf else None
         sink = out.append if self.echo is None else (lambda s: (out.append(s), self.echo(s)))
         filt = SerialFilter(sym, sink)
@@ -448,7 +475,7 @@ class Runner:
                 sym.close()
         outcome.elapsed = time.monotonic() - start
         outcome.qemu_status = self.proc.returncode
-        outcome.output, outcome.stderr = "".join(out), "".join(err)
+        outcome.output, outcome.stderr = out.text(), err.text()
         if not outcome.timed_out:
             outcome.guest_status, outcome.qemu_failed = map_status(
                 self.cfg.arch, outcome.qemu_status, outcome.stderr)

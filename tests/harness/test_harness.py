@@ -84,6 +84,20 @@ class Status(unittest.TestCase):
         self.assertEqual(qemu.map_status("x86_64", 1, warn), (0, False))
 
 
+class Captured(unittest.TestCase):
+    def test_bounded(self):
+        c = qemu.Capture(limit=10)
+        for piece in ("abc", "defgh", "ijklmnop", "qrstuvwxyz"):
+            c.append(piece)
+        text = c.text()
+        self.assertTrue(text.startswith("abcde"))
+        self.assertTrue(text.endswith("vwxyz"))
+        self.assertIn("characters dropped", text)
+        small = qemu.Capture(limit=100)
+        small.append("hello")
+        self.assertEqual(small.text(), "hello")
+
+
 class FakeSymbolizer:
     def annotate(self, line):
         m = qemu.FRAME_RE.match(line)

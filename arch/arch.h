@@ -46,6 +46,8 @@ extern char __text_start[], __text_end[];
 /* boot.c: arch_boot() is called by entry.S and ends in rt_boot(). */
 void rt_boot(struct boot_info *bi) __attribute__((noreturn));
 void boot_info_add_range(struct mem_range *ranges, unsigned *count, uint64_t base, uint64_t size);
+/* RAM below this physical address is mapped (identity) and may be handed out; the rest not yet. */
+uint64_t arch_mapped_limit(void);
 
 /* console.c */
 void arch_console_init(const struct boot_info *bi);

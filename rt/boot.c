@@ -31,12 +31,15 @@ void rt_boot(struct boot_info *bi)
 	printf("noos %s %s (%s), %lu MiB RAM in %u ranges\n", NOOS_VERSION, arch_name(),
 	       bi->protocol, (unsigned long)(ram_total(bi) >> 20), bi->ram_count);
 
-	/* 3. The command line becomes argv and the key=value environment. */
+	/* 3. Memory: the page allocator over the RAM boot_info leaves free, and the heap. */
+	mem_init(bi);
+
+	/* 4. The command line becomes argv and the key=value environment. */
 	cmdline_parse(bi->cmdline, "noos", &boot_cmdline);
 	if (boot_cmdline.truncated)
 		printf("noos: command line too long, the excess was dropped\n");
 
-	/* 4. Run the application; its return value is the VM's exit status. */
+	/* 5. Run the application; its return value is the VM's exit status. */
 	exit(main(boot_cmdline.argc, boot_cmdline.argv));
 }
 

@@ -34,6 +34,25 @@ const char *noos_getenv(const char *key);
 /* Write len bytes to the serial console; returns len. */
 long noos_console_write(const void *buf, size_t len);
 
+/* ---- memory ---- */
+
+#define NOOS_PAGE_SIZE  4096
+#define NOOS_MEM_ORDERS 19 /* page allocator blocks of NOOS_PAGE_SIZE << 0..18 (4 KiB..1 GiB) */
+
+struct noos_mem_stats {
+	uint64_t total_pages;                   /* RAM pages the page allocator manages */
+	uint64_t free_pages;                    /* of which free */
+	uint64_t free_blocks[NOOS_MEM_ORDERS];  /* free blocks of each order */
+	uint64_t used_blocks[NOOS_MEM_ORDERS];  /* allocated blocks of each order */
+	uint64_t failed_allocs;                 /* page requests refused for lack of memory */
+	uint64_t heap_pages;                    /* pages the heap holds (slabs, large blocks) */
+	uint64_t heap_bytes;                    /* bytes in live malloc blocks (usable size) */
+	uint64_t heap_objects;                  /* live malloc blocks */
+	uint64_t noos_bytes;                    /* RAM noos itself used at boot: image, metadata */
+};
+/* Fill *st with the page allocator's and the heap's counters; -EINVAL if st is NULL. */
+int noos_mem_stats(struct noos_mem_stats *st);
+
 #ifdef __cplusplus
 }
 #endif

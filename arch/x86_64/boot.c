@@ -52,6 +52,11 @@ struct mb2_mmap_entry {
 
 static struct boot_info boot_info;
 
+uint64_t arch_mapped_limit(void)
+{
+	return BOOT_MAPPED_LIMIT; /* entry.S maps the first 4 GiB with 2 MiB pages */
+}
+
 static bool boot_ptr_ok(uint64_t paddr, uint64_t len)
 {
 	return paddr != 0 && paddr < BOOT_MAPPED_LIMIT && len <= BOOT_MAPPED_LIMIT - paddr;
@@ -62,14 +67,27 @@ static void reserve(uint64_t base, uint64_t size)
 	boot_info_add_range(boot_info.reserved, &boot_info.reserved_count, base, size);
 }
 
+/* Length of the PVH command line, bounded so an unterminated one cannot run off the map. */
+static uint64_t pvh_cmdline_len(uint64_t paddr)
+{
+	const char *s = (const char *)(uintptr_t)paddr;
+	uint64_t n = 0;
+	while (n < 65536 && paddr + n < BOOT_MAPPED_LIMIT && s[n])
+		n++;
+	return n;
+}
+
 static void parse_pvh(const struct hvm_start_info *si)
 {
 	boot_info.protocol = "pvh";
 	if (!boot_ptr_ok((uintptr_t)si, sizeof(*si)) || si->magic != HVM_START_MAGIC)
 		return;
 	reserve((uintptr_t)si, sizeof(*si));
-	if (boot_ptr_ok(si->cmdline_paddr, 1))
+	if (boot_ptr_ok(si->cmdline_paddr, 1)) {
 		boot_info.cmdline = (const char *)(uintptr_t)si->cmdline_paddr;
+		/* QEMU puts it in low RAM; rt_boot reads it after the page allocator starts. */
+		reserve(si->cmdline_paddr, pvh_cmdline_len(si->cmdline_paddr) + 1);
+	}
 	boot_info.acpi_rsdp = si->rsdp_paddr;
 	if (si->version < 1 ||
 	    !boot_ptr_ok(si->memmap_paddr, si->memmap_entries * sizeof(struct hvm_memmap_entry)))

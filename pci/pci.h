@@ -144,6 +144,8 @@ static inline uint32_t pci_bdf(unsigned bus, unsigned dev, unsigned fn)
 
 /* ---- host_acpi.c (x86_64) / host_dt.c (aarch64): find the host bridges ---- */
 int pci_hosts_discover(const struct boot_info *bi, struct pci_host *hosts, unsigned max);
+/* host_dt.c: one pci-host-ecam-generic node into *h (nothing mapped); 0 or -EINVAL. */
+int pci_dt_parse_host(const void *fdt, int node, struct pci_host *h, uint64_t *ecam_base);
 /* The interrupt line INTx of f arrives on: 0 with *line and *flags (ARCH_IRQ_*) set, or -ENOENT. */
 int pci_host_intx(const struct pci_func *f, unsigned *line, unsigned *flags);
 

@@ -29,8 +29,7 @@
 #define BUDDY_POISON_WORD 0xa5a5a5a5a5a5a5a5ull
 
 enum page_state {
-	PG_HOLE, /* not managed: between the ranges, or metadata */
-	PG_TAIL, /* inside a block, not its first page */
+	PG_NONE, /* not the first page of a block: inside one, or not managed (zero: cheap init) */
 	PG_FREE, /* first page of a free block */
 	PG_USED, /* first page of an allocated block */
 };
@@ -54,11 +53,13 @@ struct buddy {
 	bool debug;
 	uintptr_t base, end; /* pages[] describes [base, end) */
 	struct page *pages;
+	struct mem_range *ranges; /* what is managed: sorted, disjoint (for checks only) */
+	unsigned nranges;
 	struct free_block free[BUDDY_ORDERS]; /* list sentinels */
 	uint64_t nfree[BUDDY_ORDERS];         /* free blocks per order */
 	uint64_t nused[BUDDY_ORDERS];         /* allocated blocks per order */
 	uint64_t total_pages, free_pages, failed;
-	size_t meta_bytes; /* this struct and pages[] */
+	size_t meta_bytes; /* this struct, ranges[] and pages[] */
 };
 
 static size_t block_bytes(unsigned order)
@@ -71,9 +72,26 @@ static struct page *page_of(struct buddy *b, uintptr_t a)
 	return &b->pages[(a - b->base) >> PAGE_SHIFT];
 }
 
-static bool managed(const struct buddy *b, uintptr_t a)
+/* Whether pages[] describes a: cheap, for the hot paths. Holes are in the span. */
+static bool in_span(const struct buddy *b, uintptr_t a)
 {
 	return a >= b->base && a < b->end;
+}
+
+/* Whether a is in memory the allocator manages (not a hole, not its metadata). */
+static bool in_ranges(const struct buddy *b, uintptr_t a)
+{
+	unsigned lo = 0, hi = b->nranges;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (a < b->ranges[mid].base)
+			hi = mid;
+		else if (a - b->ranges[mid].base >= b->ranges[mid].size)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
 }
 
 /* Report a broken invariant or a bad free; the lock is released so a host test can go on. */
@@ -102,7 +120,7 @@ static void free_push(struct buddy *b, uintptr_t a, unsigned order, uint8_t pois
 static bool link_ok(const struct buddy *b, const struct free_block *l)
 {
 	return (l >= b->free && l < b->free + BUDDY_ORDERS) ||
-	       (managed(b, (uintptr_t)l) && ((uintptr_t)l & (PAGE_SIZE - 1)) == 0);
+	       (in_span(b, (uintptr_t)l) && ((uintptr_t)l & (PAGE_SIZE - 1)) == 0);
 }
 
 /* Unlink a free block; the links are checked since a write after free lands there first. */
@@ -192,7 +210,7 @@ static unsigned used_order(struct buddy *b, uintptr_t a)
 {
 	if (a & (PAGE_SIZE - 1))
 		buddy_panic(b, "page allocator: free of %p: not page-aligned", (void *)a);
-	if (!managed(b, a))
+	if (!in_ranges(b, a))
 		buddy_panic(b, "page allocator: free of %p: not memory it manages", (void *)a);
 	struct page *p = page_of(b, a);
 	switch (p->state & PG_STATE) {
@@ -200,11 +218,9 @@ static unsigned used_order(struct buddy *b, uintptr_t a)
 		return p->order;
 	case PG_FREE:
 		buddy_panic(b, "page allocator: double free of %p (order %u)", (void *)a, p->order);
-	case PG_TAIL:
+	default:
 		buddy_panic(b, "page allocator: free of %p: inside a block, not its start",
 		            (void *)a);
-	default:
-		buddy_panic(b, "page allocator: free of %p: not memory it manages", (void *)a);
 	}
 }
 
@@ -213,7 +229,7 @@ static void merge_and_push(struct buddy *b, uintptr_t a, unsigned order, uint8_t
 {
 	while (order < BUDDY_MAX_ORDER) {
 		uintptr_t buddy = a ^ block_bytes(order);
-		if (!managed(b, buddy))
+		if (!in_span(b, buddy))
 			break;
 		struct page *bp = page_of(b, buddy);
 		if ((bp->state & PG_STATE) != PG_FREE || bp->order != order)
@@ -221,7 +237,7 @@ static void merge_and_push(struct buddy *b, uintptr_t a, unsigned order, uint8_t
 		free_unlink(b, buddy, order);
 		poisoned &= bp->state;
 		uintptr_t upper = a > buddy ? a : buddy;
-		page_of(b, upper)->state = PG_TAIL;
+		page_of(b, upper)->state = PG_NONE;
 		if (poisoned) /* its links are now in the middle of the merged block */
 			memset((void *)upper, BUDDY_POISON, sizeof(struct free_block));
 		a = a < buddy ? a : buddy;
@@ -236,7 +252,7 @@ void buddy_free(struct buddy *b, void *ptr)
 	/* Per-CPU cache hook (issue 5, SMP): single pages will go to this CPU's list here. */
 	spin_lock(&b->lock);
 	unsigned order = used_order(b, a);
-	page_of(b, a)->state = PG_TAIL;
+	page_of(b, a)->state = PG_NONE;
 	b->nused[order]--;
 	b->free_pages += 1ul << order;
 	uint8_t poisoned = 0;
@@ -253,8 +269,6 @@ void buddy_free(struct buddy *b, void *ptr)
 /* Hand [s, e) to the free lists as the largest aligned blocks that fit. */
 static void add_free_range(struct buddy *b, uintptr_t s, uintptr_t e)
 {
-	for (uintptr_t a = s; a < e; a += PAGE_SIZE)
-		page_of(b, a)->state = PG_TAIL;
 	b->total_pages += (e - s) >> PAGE_SHIFT;
 	b->free_pages += (e - s) >> PAGE_SHIFT;
 	while (s < e) {
@@ -280,10 +294,24 @@ static bool ranges_ok(const struct mem_range *r, unsigned n)
 	return true;
 }
 
-static size_t meta_size(uintptr_t base, uintptr_t end)
+/* Metadata: struct buddy, then ranges[n], then pages[] for the span, in whole pages. */
+static size_t meta_size(unsigned n, uintptr_t base, uintptr_t end)
 {
-	size_t bytes = sizeof(struct buddy) + ((end - base) >> PAGE_SHIFT) * sizeof(struct page);
+	size_t bytes = sizeof(struct buddy) + n * sizeof(struct mem_range) +
+	               ((end - base) >> PAGE_SHIFT) * sizeof(struct page);
 	return (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+}
+
+/*
+ * Zero the page map (all PG_NONE) with word stores: it covers all of RAM, and
+ * this runs at every boot (rt's memset goes byte by byte).
+ */
+static void zero_words(void *p, size_t bytes)
+{
+	uint64_t *w = p;
+	for (size_t i = 0; i < bytes / sizeof(*w); i++)
+		w[i] = 0;
+	memset((char *)p + bytes / sizeof(*w) * sizeof(*w), 0, bytes % sizeof(*w));
 }
 
 static struct buddy *build(const struct mem_range *r, unsigned n, unsigned at, size_t meta,
@@ -294,14 +322,18 @@ static struct buddy *build(const struct mem_range *r, unsigned n, unsigned at, s
 	b->debug = debug;
 	b->base = r[0].base;
 	b->end = r[n - 1].base + r[n - 1].size;
-	b->pages = (struct page *)(b + 1);
+	b->ranges = (struct mem_range *)(b + 1);
+	b->pages = (struct page *)(b->ranges + n);
 	b->meta_bytes = meta;
-	memset(b->pages, 0, ((b->end - b->base) >> PAGE_SHIFT) * sizeof(struct page)); /* PG_HOLE */
+	zero_words(b->pages, ((b->end - b->base) >> PAGE_SHIFT) * sizeof(struct page));
 	for (unsigned k = 0; k < BUDDY_ORDERS; k++)
 		b->free[k].next = b->free[k].prev = &b->free[k];
 	for (unsigned i = 0; i < n; i++) {
-		uintptr_t s = r[i].base + (i == at ? meta : 0);
-		add_free_range(b, s, r[i].base + r[i].size);
+		uintptr_t s = r[i].base + (i == at ? meta : 0), e = r[i].base + r[i].size;
+		if (s < e) {
+			b->ranges[b->nranges++] = (struct mem_range){s, e - s};
+			add_free_range(b, s, e);
+		}
 	}
 	return b;
 }
@@ -319,7 +351,7 @@ struct buddy *buddy_init(const struct mem_range *ranges, unsigned n, bool debug)
 	if (n > 0 && ranges[0].base == 0) /* address 0 is NULL: never hand it out */
 		return NULL;
 	for (; n > 0; n--) {
-		size_t meta = meta_size(ranges[0].base, ranges[n - 1].base + ranges[n - 1].size);
+		size_t meta = meta_size(n, ranges[0].base, ranges[n - 1].base + ranges[n - 1].size);
 		for (unsigned i = 0; i < n; i++)
 			if (ranges[i].size >= meta)
 				return build(ranges, n, i, meta, debug);
@@ -333,7 +365,7 @@ struct buddy *buddy_init(const struct mem_range *ranges, unsigned n, bool debug)
 int buddy_block_order(struct buddy *b, const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	if ((a & (PAGE_SIZE - 1)) || !managed(b, a))
+	if ((a & (PAGE_SIZE - 1)) || !in_span(b, a))
 		return -1;
 	const struct page *pg = page_of(b, a);
 	return (pg->state & PG_STATE) == PG_USED ? pg->order : -1;
@@ -346,13 +378,13 @@ int buddy_block_order(struct buddy *b, const void *p)
 unsigned buddy_owner(struct buddy *b, const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	return managed(b, a) ? page_of(b, a)->owner : 0;
+	return in_span(b, a) ? page_of(b, a)->owner : 0;
 }
 
 void buddy_set_owner(struct buddy *b, const void *p, unsigned owner)
 {
 	uintptr_t a = (uintptr_t)p;
-	if (!managed(b, a))
+	if (!in_ranges(b, a))
 		panic("page allocator: owner tag for %p, which it does not manage", p);
 	page_of(b, a)->owner = (uint16_t)owner;
 }
@@ -384,7 +416,7 @@ static const char *check_lists(struct buddy *b, uint64_t *free_pages)
 		uint64_t n = 0;
 		for (struct free_block *f = b->free[k].next; f != &b->free[k]; f = f->next, n++) {
 			uintptr_t a = (uintptr_t)f;
-			if (!managed(b, a) || (a & (block_bytes(k) - 1)))
+			if (!in_ranges(b, a) || (a & (block_bytes(k) - 1)))
 				return "free list entry outside the span or misaligned";
 			if ((page_of(b, a)->state & PG_STATE) != PG_FREE ||
 			    page_of(b, a)->order != k)
@@ -399,34 +431,45 @@ static const char *check_lists(struct buddy *b, uint64_t *free_pages)
 	return NULL;
 }
 
-/* Walk the page map: heads, tails and holes consistent, buddies coalesced. */
+/* One block in the page map: aligned, inside its range, its other pages not heads. */
+static const char *check_block(struct buddy *b, uintptr_t a, uintptr_t range_end,
+                               uint64_t used[BUDDY_ORDERS])
+{
+	const struct page *p = page_of(b, a);
+	unsigned st = p->state & PG_STATE;
+	if (st == PG_NONE)
+		return "managed memory that belongs to no block";
+	if (p->order > BUDDY_MAX_ORDER || (a & (block_bytes(p->order) - 1)) ||
+	    range_end - a < block_bytes(p->order))
+		return "a block with a bad order or alignment";
+	for (uintptr_t t = a + PAGE_SIZE; t < a + block_bytes(p->order); t += PAGE_SIZE)
+		if ((page_of(b, t)->state & PG_STATE) != PG_NONE)
+			return "a block head inside another block";
+	uintptr_t buddy = a ^ block_bytes(p->order);
+	if (st == PG_FREE && p->order < BUDDY_MAX_ORDER && in_span(b, buddy) &&
+	    (page_of(b, buddy)->state & PG_STATE) == PG_FREE &&
+	    page_of(b, buddy)->order == p->order)
+		return "two free buddies not merged";
+	if (st == PG_USED)
+		used[p->order]++;
+	return NULL;
+}
+
+/* Walk the page map: every range tiled by blocks, nothing outside the ranges, buddies merged. */
 static const char *check_pages(struct buddy *b, uint64_t used[BUDDY_ORDERS])
 {
-	size_t npages = (b->end - b->base) >> PAGE_SHIFT;
-	for (size_t i = 0; i < npages;) {
-		const struct page *p = &b->pages[i];
-		unsigned st = p->state & PG_STATE;
-		if (st == PG_HOLE) {
-			i++;
-			continue;
+	uintptr_t prev_end = b->base;
+	for (unsigned i = 0; i < b->nranges; i++) {
+		uintptr_t s = b->ranges[i].base, e = s + b->ranges[i].size;
+		for (uintptr_t a = prev_end; a < s; a += PAGE_SIZE)
+			if ((page_of(b, a)->state & PG_STATE) != PG_NONE)
+				return "a block head outside the managed ranges";
+		for (uintptr_t a = s; a < e; a += block_bytes(page_of(b, a)->order)) {
+			const char *err = check_block(b, a, e, used);
+			if (err)
+				return err;
 		}
-		if (st == PG_TAIL)
-			return "a tail page outside any block";
-		uintptr_t a = b->base + (i << PAGE_SHIFT);
-		if (p->order > BUDDY_MAX_ORDER || (a & (block_bytes(p->order) - 1)) ||
-		    i + (1ul << p->order) > npages)
-			return "a block with a bad order or alignment";
-		for (size_t j = 1; j < (1ul << p->order); j++)
-			if ((b->pages[i + j].state & PG_STATE) != PG_TAIL)
-				return "a block whose pages are not all tails";
-		uintptr_t buddy = a ^ block_bytes(p->order);
-		if (st == PG_FREE && p->order < BUDDY_MAX_ORDER && managed(b, buddy) &&
-		    (page_of(b, buddy)->state & PG_STATE) == PG_FREE &&
-		    page_of(b, buddy)->order == p->order)
-			return "two free buddies not merged";
-		if (st == PG_USED)
-			used[p->order]++;
-		i += 1ul << p->order;
+		prev_end = e;
 	}
 	return NULL;
 }

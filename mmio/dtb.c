@@ -1,0 +1,281 @@
+/*
+ * virtio-mmio devices described by a flattened device tree: every node
+ * compatible with "virtio,mmio" (Linux's Documentation/devicetree/bindings/
+ * virtio/mmio.yaml), as QEMU virt and Firecracker on arm64 generate them.
+ *
+ * For each enabled node this reads
+ *  - the first "reg" entry, sized by the parent's #address-cells and
+ *    #size-cells (Devicetree Specification v0.4 §2.3.5, §2.3.6), and
+ *    translated to a CPU physical address through the "ranges" of every
+ *    ancestor bus (§2.3.8);
+ *  - the first interrupt, from "interrupts-extended" or from "interrupts"
+ *    and the nearest "interrupt-parent" (§2.4). A GIC's three-cell
+ *    specifier (type, number, flags; Linux's arm,gic binding) becomes the
+ *    GIC interrupt ID: SPI n is ID 32 + n, PPI n is 16 + n.
+ *
+ * The blob is untrusted: it is checked as a whole (fdt_check_full) before
+ * any lookup, and every property length is checked before its cells are
+ * read. A node with an unusable window is refused; a node whose interrupt
+ * cannot be decoded keeps its window and is driven by polling.
+ */
+#include <errno.h>
+#include <libfdt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mmio.h"
+
+#define MAX_DEPTH 32 /* ancestors followed for ranges and interrupt-parent */
+
+/* GIC interrupt specifier types (Linux include/dt-bindings/interrupt-controller/arm-gic.h). */
+#define GIC_SPI  0
+#define GIC_PPI  1
+#define GIC_ESPI 2 /* GICv3.1 extended SPI range */
+#define GIC_EPPI 3 /* GICv3.1 extended PPI range */
+
+struct node_ctx {
+	const void *fdt;
+	int node;
+	const char *name;
+	struct mmio_list *list;
+};
+
+/* Reads n big-endian cells (1..4) as one number; false if it does not fit in 64 bits. */
+static bool read_cells(const fdt32_t *cells, int n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (n < 1 || n > 4)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (v >> 32)
+			return false;
+		v = (v << 32) | fdt32_ld(&cells[i]);
+	}
+	*out = v;
+	return true;
+}
+
+static bool prop_is_string(const char *val, int len, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return val && len >= 0 && (size_t)len == n && memcmp(val, s, n) == 0;
+}
+
+/* Devicetree Specification §2.3.4: no status means enabled. */
+static bool node_enabled(const void *fdt, int node)
+{
+	int len;
+	const char *status = fdt_getprop(fdt, node, "status", &len);
+	return !status || prop_is_string(status, len, "okay") || prop_is_string(status, len, "ok");
+}
+
+/* Finds [addr, addr+size) in one "ranges" property; rewrites addr into the parent's space. */
+static int ranges_lookup(const void *fdt, int bus, uint64_t *addr, uint64_t size)
+{
+	int len;
+	const fdt32_t *r = fdt_getprop(fdt, bus, "ranges", &len);
+	if (!r)
+		return -ENOENT; /* the bus is not memory-mapped into its parent */
+	if (len == 0)
+		return 0; /* identity */
+	int parent = fdt_parent_offset(fdt, bus);
+	int cac = fdt_address_cells(fdt, bus), csc = fdt_size_cells(fdt, bus);
+	int pac = parent >= 0 ? fdt_address_cells(fdt, parent) : -1;
+	if (cac < 1 || csc < 1 || pac < 1)
+		return -EINVAL;
+	int stride = cac + pac + csc;
+	if (len % (stride * 4) != 0)
+		return -EINVAL;
+	for (int i = 0; i < len / 4; i += stride) {
+		uint64_t child, dest, rsize;
+		if (!read_cells(r + i, cac, &child) || !read_cells(r + i + cac, pac, &dest) ||
+		    !read_cells(r + i + cac + pac, csc, &rsize))
+			continue;
+		if (*addr < child || *addr - child > rsize || size > rsize - (*addr - child))
+			continue;
+		if (dest + (*addr - child) < dest || dest + (*addr - child) + size < dest)
+			return -ERANGE;
+		*addr = dest + (*addr - child);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Translates a bus address of node's parent bus up to the root (the CPU's address space). */
+static int translate(const void *fdt, int node, uint64_t *addr, uint64_t size)
+{
+	int bus = fdt_parent_offset(fdt, node);
+	for (int depth = 0; depth < MAX_DEPTH; depth++) {
+		if (bus < 0)
+			return -EINVAL;
+		if (fdt_parent_offset(fdt, bus) < 0)
+			return 0; /* bus is the root: addresses are CPU addresses */
+		int err = ranges_lookup(fdt, bus, addr, size);
+		if (err)
+			return err;
+		bus = fdt_parent_offset(fdt, bus);
+	}
+	return -ELOOP;
+}
+
+/* The node's first "reg" entry as a CPU physical window. */
+static int node_window(const struct node_ctx *c, struct mmio_desc *d, const char **why)
+{
+	int parent = fdt_parent_offset(c->fdt, c->node), len;
+	int ac = parent >= 0 ? fdt_address_cells(c->fdt, parent) : -1;
+	int sc = parent >= 0 ? fdt_size_cells(c->fdt, parent) : -1;
+	if (ac < 1 || ac > 4 || sc < 1 || sc > 4) {
+		*why = "parent's #address-cells/#size-cells unusable";
+		return -EINVAL;
+	}
+	const fdt32_t *reg = fdt_getprop(c->fdt, c->node, "reg", &len);
+	if (!reg || len <= 0 || len % ((ac + sc) * 4) != 0) {
+		*why = "no reg, or reg not a whole number of (address, size) entries";
+		return -EINVAL;
+	}
+	if (!read_cells(reg, ac, &d->base) || !read_cells(reg + ac, sc, &d->size)) {
+		*why = "reg does not fit in 64 bits";
+		return -ERANGE;
+	}
+	if (d->size == 0 || d->base + d->size < d->base) {
+		*why = "reg is empty or wraps around";
+		return -EINVAL;
+	}
+	if (translate(c->fdt, c->node, &d->base, d->size) < 0) {
+		*why = "reg does not translate to a CPU address through the parents' ranges";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The phandle in "interrupt-parent" of node or of its nearest ancestor that has one. */
+static uint32_t interrupt_parent(const void *fdt, int node)
+{
+	for (int depth = 0; node >= 0 && depth < MAX_DEPTH; depth++) {
+		int len;
+		const fdt32_t *p = fdt_getprop(fdt, node, "interrupt-parent", &len);
+		if (p)
+			return len == 4 ? fdt32_ld(p) : 0;
+		node = fdt_parent_offset(fdt, node);
+	}
+	return 0;
+}
+
+static bool is_gic(const void *fdt, int ctrl)
+{
+	static const char *const compatible[] = {
+	    "arm,gic-v3",        "arm,gic-400",       "arm,cortex-a15-gic",
+	    "arm,cortex-a9-gic", "arm,cortex-a7-gic", "arm,pl390",
+	};
+	if (!fdt_getprop(fdt, ctrl, "interrupt-controller", NULL))
+		return false;
+	for (size_t i = 0; i < sizeof(compatible) / sizeof(compatible[0]); i++)
+		if (fdt_node_check_compatible(fdt, ctrl, compatible[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A GIC (type, number, flags) specifier as a GIC interrupt ID (GICv3 arch spec §2.2). */
+static int gic_decode(const fdt32_t *spec, struct mmio_desc *d)
+{
+	uint32_t type = fdt32_ld(&spec[0]), n = fdt32_ld(&spec[1]);
+	static const struct {
+		uint32_t first, count;
+	} range[] = {[GIC_SPI] = {32, 988},
+	             [GIC_PPI] = {16, 16},
+	             [GIC_ESPI] = {4096, 1024},
+	             [GIC_EPPI] = {1056, 64}};
+	if (type >= sizeof(range) / sizeof(range[0]) || n >= range[type].count)
+		return -EINVAL;
+	d->irq = range[type].first + n;
+	d->irq_flags = fdt32_ld(&spec[2]) & 0xf; /* IRQ_TYPE_* trigger bits */
+	return 0;
+}
+
+/* The interrupt specifier (first entry) and its controller, from either property form. */
+static const fdt32_t *interrupt_spec(const struct node_ctx *c, int *ctrl, const char **why)
+{
+	int len, cells;
+	const fdt32_t *p = fdt_getprop(c->fdt, c->node, "interrupts-extended", &len);
+	if (p) {
+		*ctrl = len >= 4 ? fdt_node_offset_by_phandle(c->fdt, fdt32_ld(p)) : -1;
+		p++;
+		len -= 4;
+	} else {
+		p = fdt_getprop(c->fdt, c->node, "interrupts", &len);
+		if (!p) {
+			*why = NULL; /* no interrupt at all: legitimately polled */
+			return NULL;
+		}
+		*ctrl = fdt_node_offset_by_phandle(c->fdt, interrupt_parent(c->fdt, c->node));
+	}
+	const fdt32_t *nc =
+	    *ctrl >= 0 ? fdt_getprop(c->fdt, *ctrl, "#interrupt-cells", &cells) : NULL;
+	if (!nc || cells != 4) {
+		*why = "interrupt controller not found";
+		return NULL;
+	}
+	if (fdt32_ld(nc) != 3 || !is_gic(c->fdt, *ctrl)) {
+		*why = "interrupt controller is not a GIC with 3-cell specifiers";
+		return NULL;
+	}
+	if (len < 12) {
+		*why = "interrupt specifier shorter than 3 cells";
+		return NULL;
+	}
+	return p;
+}
+
+static void node_interrupt(const struct node_ctx *c, struct mmio_desc *d)
+{
+	const char *why = NULL;
+	int ctrl;
+	const fdt32_t *spec = interrupt_spec(c, &ctrl, &why);
+	if (spec && gic_decode(spec, d) == 0)
+		return;
+	if (spec)
+		why = "GIC interrupt type or number out of range";
+	if (!why)
+		return;
+	c->list->bad_irqs++;
+	printf("virtio-mmio: dtb: %s: interrupt unusable (%s), the device will be polled\n",
+	       c->name, why);
+}
+
+static void scan_node(const void *fdt, int node, struct mmio_list *l)
+{
+	struct node_ctx c = {fdt, node, fdt_get_name(fdt, node, NULL), l};
+	if (!c.name)
+		c.name = "?";
+	struct mmio_desc d = {.id = -1, .source = "dtb"};
+	const char *why;
+	if (node_window(&c, &d, &why) < 0 || mmio_list_add(l, &d, &why) < 0) {
+		mmio_list_reject(l, "dtb", c.name, why);
+		return;
+	}
+	node_interrupt(&c, &l->dev[l->count - 1]);
+}
+
+int mmio_dtb_scan(const void *fdt, size_t size, struct mmio_list *l)
+{
+	/* fdt_check_header reads the whole version 17 header: make sure it is there. */
+	if (!fdt || size < sizeof(struct fdt_header) || fdt_check_full(fdt, size) != 0)
+		return -EINVAL;
+	unsigned before = l->count;
+	int node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio");
+	for (; node >= 0; node = fdt_node_offset_by_compatible(fdt, node, "virtio,mmio"))
+		if (node_enabled(fdt, node))
+			scan_node(fdt, node, l);
+	return (int)(l->count - before);
+}
+
+/* Linux's arm64 boot protocol caps the DTB at 2 MiB (Documentation/arm64/booting.rst). */
+#define BOOT_DTB_MAX (2u << 20)
+
+int mmio_dtb_boot_scan(const void *fdt, struct mmio_list *l)
+{
+	if (fdt_magic(fdt) != FDT_MAGIC)
+		return -EINVAL;
+	uint32_t size = fdt_totalsize(fdt);
+	return mmio_dtb_scan(fdt, size < BOOT_DTB_MAX ? size : BOOT_DTB_MAX, l);
+}

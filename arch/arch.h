@@ -19,6 +19,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Memory barriers, arch_mb()/arch_rmb()/arch_wmb(): static inline, one small
+ * header per arch (barrier.h). Host builds of portable code (tests/host)
+ * define NOOS_HOST_TEST and get C11 fences instead.
+ */
+#if defined(NOOS_HOST_TEST)
+#include "arch_host.h"
+#elif defined(__x86_64__)
+#include "x86_64/barrier.h"
+#elif defined(__aarch64__)
+#include "aarch64/barrier.h"
+#endif
+
 #define BOOT_MAX_RANGES 64
 
 /* A physical address range [base, base + size). */
@@ -73,6 +86,12 @@ void arch_halt_forever(void) __attribute__((noreturn)); /* interrupts off, wait 
  */
 bool arch_frame_next(uintptr_t *fp, uintptr_t *ret);
 uint64_t arch_random_seed(void); /* best available hardware entropy, for the stack guard */
+/*
+ * One 64-bit value from the CPU's random number instruction (x86_64 RDSEED,
+ * else RDRAND; aarch64 RNDR), or false when the CPU has none or it failed
+ * its retries. Never a fallback value: rt/random.c credits these as entropy.
+ */
+bool arch_hw_random(uint64_t *out);
 const char *arch_name(void);
 
 /*

@@ -34,6 +34,18 @@ const char *noos_getenv(const char *key);
 /* Write len bytes to the serial console; returns len. */
 long noos_console_write(const void *buf, size_t len);
 
+/* ---- random numbers ---- */
+
+/*
+ * Fill buf with len bytes from noos's cryptographic generator (ChaCha20,
+ * seeded and reseeded from virtio-rng and the CPU's RDSEED/RDRAND/RNDR).
+ * Until the pool has been seeded with 256 bits of entropy it waits, polling
+ * the sources, for at most a few seconds. Returns len; -EAGAIN if the pool
+ * could not be seeded in time, -ENODEV if there is no entropy source at all,
+ * -EINVAL for a bad buffer. It never returns predictable bytes.
+ */
+long noos_random(void *buf, size_t len);
+
 /* ---- memory ---- */
 
 #define NOOS_PAGE_SIZE  4096

@@ -49,6 +49,64 @@ const char *cmdline_lookup(const struct cmdline *c, const char *key);
 extern struct cmdline boot_cmdline;
 
 /*
+ * Addresses devices see (DMA): RAM is identity-mapped, so a kernel virtual
+ * address is its physical address. The one place to change when the page
+ * tables move RAM to a direct map at an offset.
+ */
+static inline uint64_t virt_to_phys(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+static inline void *phys_to_virt(uint64_t pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+
+/* chacha20.c: the ChaCha20 block function and stream cipher (RFC 8439 §2.3, §2.4). */
+#define CHACHA20_KEY_BYTES   32
+#define CHACHA20_NONCE_BYTES 12
+#define CHACHA20_BLOCK_BYTES 64
+void chacha20_block(const uint8_t key[CHACHA20_KEY_BYTES], uint32_t counter,
+		    const uint8_t nonce[CHACHA20_NONCE_BYTES], uint8_t out[CHACHA20_BLOCK_BYTES]);
+void chacha20_xor(const uint8_t key[CHACHA20_KEY_BYTES], uint32_t counter,
+		  const uint8_t nonce[CHACHA20_NONCE_BYTES], const uint8_t *in, uint8_t *out,
+		  size_t len);
+void crypto_wipe(void *p, size_t len); /* zero secrets with stores the compiler keeps */
+
+/* blake2s.c: BLAKE2s (RFC 7693), optionally keyed. */
+#define BLAKE2S_OUT_BYTES 32
+#define BLAKE2S_KEY_BYTES 32
+struct blake2s {
+	uint32_t h[8], t[2];
+	uint8_t buf[64];
+	size_t buflen, outlen;
+};
+int blake2s_init(struct blake2s *st, size_t outlen, const void *key, size_t keylen); /* 0 or -1 */
+void blake2s_update(struct blake2s *st, const void *data, size_t len);
+void blake2s_final(struct blake2s *st, void *out); /* outlen bytes; wipes the state */
+
+/*
+ * random.c: the entropy pool behind noos_random(). Sources are polled for
+ * input (never from interrupt handlers); each registers a struct it owns.
+ */
+struct random_source {
+	const char *name;  /* "cpu", "virtio-rng" */
+	const char *where; /* the device, "" for the CPU */
+	/* Mix in what has arrived (random_add_entropy); bytes credited, or -errno: source gone. */
+	int (*poll)(struct random_source *src);
+	uint64_t bits; /* credited so far (random.c) */
+	bool dead;     /* poll failed: no longer asked (random.c) */
+};
+int random_add_source(struct random_source *src); /* 0 or -ENOSPC */
+void random_remove_source(struct random_source *src);
+/* Hash buf into the pool, crediting `bits` of entropy to src (NULL: uncredited input). */
+void random_add_entropy(struct random_source *src, const void *buf, size_t len, unsigned bits);
+int random_poll(void);                      /* poll every source once; live sources */
+bool random_seeded(void);
+uint64_t random_source_bits(const char *name); /* credited by every source of that name */
+void random_report(void);                      /* one console line per source */
+
+/*
  * spinlock (inline): test-and-test-and-set on one atomic byte; acquire on
  * lock and release on unlock order the data it guards across vCPUs.
  * TODO(issue 5): once interrupt handlers may take a lock, add a variant that

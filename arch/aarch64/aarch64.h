@@ -49,12 +49,19 @@
 #define BOOT_STACK_SIZE      65536
 #define EXCEPTION_STACK_SIZE 16384
 
+/* struct secondary_boot (smp.c), read by secondary_entry (entry.S) once its MMU is on. */
+#define SECONDARY_SP_EL1 0
+#define SECONDARY_SP_EL0 8
+#define SECONDARY_CPU    16
+
 #ifndef __ASSEMBLER__
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "arch.h"
 
 #define read_sysreg(reg)                                                                           \
 	({                                                                                         \
@@ -108,6 +115,97 @@ void console_fault_at(uint64_t addr); /* an abort at addr: drop the UART if it i
 
 /* cpu.c */
 void cpu_mix_seed(const void *buf, size_t len);
+
+static inline uint64_t mmio_read64(uintptr_t addr)
+{
+	uint64_t v;
+	__asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(addr) : "memory");
+	return v;
+}
+
+static inline void mmio_write64(uintptr_t addr, uint64_t v)
+{
+	__asm__ volatile("str %0, [%1]" : : "rZ"(v), "r"(addr) : "memory");
+}
+
+/* Spin politely (YIELD hints an SMT core or a hypervisor, ARM ARM C6.2.400). */
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("yield" : : : "memory");
+}
+
+/* ---- interrupts, time and CPUs (issue 5) ---- */
+
+struct gic_msi;
+
+/*
+ * A GIC driver behind irq.c (gicv2.c, gicv3.c), chosen by the DTB's
+ * compatible string. Every call acts on the calling CPU's interface; the
+ * distributor calls are serialised by irq.c's lock.
+ */
+struct gic_ops {
+	const char *name; /* arch_irq_describe(): "gicv2", "gicv3" */
+	/* Distributor (every SPI off, routed to this CPU); *lines INTIDs exist; *msi or NULL. */
+	int (*init)(const void *fdt, int node, unsigned *lines, const struct gic_msi **msi);
+	/* This CPU's interface (and redistributor), its SGIs and PPIs all disabled. */
+	int (*cpu_init)(void);
+	unsigned (*ack)(uint32_t *iar); /* the INTID; *iar is what eoi needs back */
+	void (*eoi)(uint32_t iar);
+	void (*enable)(unsigned intid, bool on);      /* SPI: for all; SGI/PPI: this CPU only */
+	void (*configure)(unsigned intid, bool edge); /* trigger, while the line is disabled */
+	void (*route)(unsigned intid, unsigned cpu);  /* an SPI to CPU `cpu` (arch id) */
+	void (*send_sgi)(unsigned cpu, unsigned sgi); /* memory writes before it are visible */
+};
+extern const struct gic_ops gicv2_ops, gicv3_ops;
+
+/*
+ * Message-signalled interrupts behind arch_msi_alloc: a GICv2m frame's SPIs
+ * or GICv3 ITS LPIs, INTIDs first_intid .. first_intid + count - 1; index
+ * is the INTID's offset in that range.
+ */
+struct gic_msi {
+	const char *name;
+	unsigned first_intid, count;
+	int (*setup)(unsigned index, unsigned cpu, uint32_t requester_id, struct arch_msi *msg);
+	void (*teardown)(unsigned index);
+};
+const struct gic_msi *its_probe(const void *fdt, int gic_node); /* gicv3_its.c */
+
+/* gicv3.c, for the ITS: each CPU's redistributor (RD_base; 0 before that CPU's cpu_init). */
+uintptr_t gicv3_redist(unsigned cpu);
+/* gicv3_its.c, for gicv3.c: LPIs on at a CPU coming online, once the ITS is in use. */
+void its_cpu_init(unsigned cpu);
+
+/* gic_dtb.c: GIC nodes and interrupt specifiers in the DTB (Linux's arm,gic bindings). */
+int gic_dtb_find(const void *fdt, const struct gic_ops **ops);
+/* One GIC specifier (type, number, flags...) as an INTID and ARCH_IRQ_* flags; -EINVAL if bad. */
+int gic_dtb_decode(const uint32_t *spec_be, unsigned cells, unsigned *intid, unsigned *flags);
+int gic_dtb_trigger(const void *fdt, int gic_node, unsigned intid, unsigned *flags);
+int gic_dtb_interrupt(const void *fdt, int gic_node, int node, int index, unsigned *intid,
+                      unsigned *flags);
+int gic_dtb_msi_devid(const void *fdt, int msi_node, uint32_t requester_id, uint32_t *devid);
+
+/* irq.c */
+extern const void *platform_fdt; /* the validated DTB, for the drivers below */
+void irq_dispatch(void);         /* an IRQ exception from EL1t (trap.c) */
+int irq_cpu_init(void);          /* this CPU's GIC interface, banked lines as on the boot CPU */
+int irq_timer_line(unsigned intid, bool edge); /* the timer's PPI, enabled on every CPU */
+unsigned long irq_lock(volatile int *lock);    /* spin lock with interrupts off on this CPU */
+void irq_unlock(volatile int *lock, unsigned long state);
+void irq_send_sgi(unsigned cpu, unsigned sgi);
+/* The index-th GIC interrupt in node's "interrupts": 0 and its INTID and flags, or -errno. */
+int irq_dtb_interrupt(int node, int index, unsigned *intid, unsigned *flags);
+
+/* time.c */
+void timer_cpu_init(void);
+bool timer_interrupt(void); /* the timer's PPI fired: true when the hook is due */
+void timer_hook(void);
+
+/* smp.c */
+void cpu_boot_init(void); /* TPIDR_EL1 -> the boot CPU's struct cpu, before anything uses it */
+void cpus_enumerate(const void *fdt);  /* the /cpus nodes, for arch_cpu_present and SMP */
+uint32_t cpu_affinity(uint64_t mpidr); /* MPIDR_EL1 -> Aff3.Aff2.Aff1.Aff0 in 32 bits */
+void ipi_hook(unsigned kind);
 
 #endif /* __ASSEMBLER__ */
 #endif

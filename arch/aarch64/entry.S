@@ -7,7 +7,8 @@
  * -kernel) puts this raw image at a 2 MiB-aligned RAM base + text_offset and
  * enters at offset 0 with the MMU off, x0 = physical address of the DTB,
  * x1..x3 = 0, interrupts masked, at EL2 or EL1. Only the boot CPU comes here:
- * QEMU keeps the secondaries powered off in its PSCI emulation.
+ * QEMU keeps the secondaries powered off in its PSCI emulation until smp.c
+ * starts them at secondary_entry (below).
  *
  * Stacks: C code runs in EL1t, on SP_EL0 (the boot stack now, thread stacks
  * later). Exceptions always switch to SP_EL1, which is a separate exception
@@ -87,6 +88,7 @@ _start:
 primary_entry:
 	mov	x19, x0                 /* the DTB address survives in x19 until arch_boot */
 	msr	daifset, #0xf
+	adr	x20, el1_entry          /* where el2_entry continues, at EL1 */
 	mrs	x0, CurrentEL
 	cmp	x0, #CURRENTEL_EL2
 	b.eq	el2_entry
@@ -97,7 +99,8 @@ primary_entry:
 
 /*
  * Started at EL2 (QEMU -M virt,virtualization=on): configure EL2 so it
- * stays out of EL1's way, then drop to EL1h with everything masked.
+ * stays out of EL1's way, then drop to EL1h at x20 with everything masked.
+ * Clobbers x0 only.
  */
 el2_entry:
 	mov	x0, #HCR_EL2_RW
@@ -126,8 +129,7 @@ el2_entry:
 	msr	sctlr_el1, x0
 	mov	x0, #SPSR_EL1H_MASKED
 	msr	spsr_el2, x0
-	adr	x0, el1_entry
-	msr	elr_el2, x0
+	msr	elr_el2, x20
 	eret
 
 el1_entry:
@@ -168,6 +170,47 @@ el1_entry:
 	mov	x30, xzr
 	bl	arch_boot
 park:	wfe
+	b	park
+
+/*
+ * A secondary CPU, started by PSCI CPU_ON (smp.c) with the MMU off, at EL2
+ * or EL1 (DEN0022 6.4: the caller's highest Non-secure EL), x0 = context_id
+ * = its struct secondary_boot. It sets up EL1 as the boot CPU did: EL2 out
+ * of the way, FP/SIMD on, vectors, the same page tables; nothing in memory
+ * is read before the MMU (and so coherency) is on. Then its exception stack
+ * (SP_EL1), its thread stack (SP_EL0), TPIDR_EL1 = its struct cpu, and C.
+ */
+	.global secondary_entry
+secondary_entry:
+	msr	daifset, #0xf
+	mov	x19, x0
+	adr	x20, secondary_el1
+	mrs	x0, CurrentEL
+	cmp	x0, #CURRENTEL_EL2
+	b.eq	el2_entry
+	cmp	x0, #CURRENTEL_EL1
+	b.ne	park
+secondary_el1:
+	ldr	x0, =SCTLR_EL1_RES1
+	msr	sctlr_el1, x0
+	isb
+	mov	x0, #CPACR_FPEN
+	msr	cpacr_el1, x0
+	adrp	x0, exception_vectors
+	add	x0, x0, :lo12:exception_vectors
+	msr	vbar_el1, x0
+	isb
+	bl	mmu_enable
+	ldr	x0, [x19, #SECONDARY_SP_EL1]
+	mov	sp, x0                  /* SPSel is 1 here: this sets SP_EL1 */
+	ldr	x0, [x19, #SECONDARY_SP_EL0]
+	msr	sp_el0, x0
+	ldr	x0, [x19, #SECONDARY_CPU]
+	msr	tpidr_el1, x0
+	msr	spsel, #0
+	mov	x29, xzr
+	mov	x30, xzr
+	bl	aarch64_secondary_main
 	b	park
 
 /*

@@ -1,8 +1,9 @@
 /*
  * aarch64 exceptions: install the vectors (vectors.S), decode ESR_EL1 into
  * a readable reason (ARM ARM D17.2.37, "ESR_EL1, Exception Syndrome
- * Register") and end in panic_trap(). The only exception that returns is the
- * semihosting probe's (semihost.c), which resumes after the probe.
+ * Register") and end in panic_trap(). The exceptions that return are IRQs
+ * from EL1t (irq.c dispatches them) and the semihosting probe's
+ * (semihost.c), which resumes after the probe.
  */
 #include "aarch64.h"
 #include "arch.h"
@@ -50,6 +51,7 @@ void arch_trap_init(void)
 	/* entry.S installed the table already; this keeps the call symmetric with x86. */
 	write_sysreg(vbar_el1, (uintptr_t)exception_vectors);
 	isb();
+	cpu_boot_init(); /* arch_this_cpu() works from here on */
 	/* Let asynchronous aborts (SError) be reported; IRQ and FIQ stay masked. */
 	__asm__ volatile("msr daifclr, %0" : : "i"(DAIF_SERROR_BIT));
 }
@@ -189,6 +191,10 @@ void aarch64_trap(struct trap_frame *tf);
 void aarch64_trap(struct trap_frame *tf)
 {
 	unsigned group = tf->kind >> 2, type = tf->kind & 3;
+	if (group == VEC_GROUP_CUR_SP0 && type == VEC_TYPE_IRQ) {
+		irq_dispatch();
+		return;
+	}
 	if (group == VEC_GROUP_CUR_SP0 && type == VEC_TYPE_SYNC && recover_probe(tf))
 		return;
 	if (group == VEC_GROUP_CUR_SPX)

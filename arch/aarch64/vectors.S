@@ -9,7 +9,10 @@
  *
  * The kernel runs on SP_EL0 (entry.S), so an exception from it lands in the
  * first group on the separate SP_EL1 stack; the second group means an
- * exception inside a handler.
+ * exception inside a handler. The one exception to that: an IRQ from EL1t
+ * switches back to SP_EL0 and is handled on the interrupted stack (as
+ * arch.h promises), so a timer or IPI hook may switch threads there. A bad
+ * SP_EL0 then faults on the push, which still reports on SP_EL1.
  */
 #include "aarch64.h"
 
@@ -21,12 +24,21 @@
 	b	trap_entry
 .endm
 
+.macro VENTRY_ON_SP0 kind
+	.p2align 7
+	msr	spsel, #0
+	sub	sp, sp, #TF_SIZE
+	stp	x0, x1, [sp, #TF_X0]
+	mov	x0, #\kind
+	b	trap_entry
+.endm
+
 	.section .text.vectors, "ax"
 	.p2align 11
 	.global exception_vectors
 exception_vectors:
 	VENTRY 0
-	VENTRY 1
+	VENTRY_ON_SP0 1
 	VENTRY 2
 	VENTRY 3
 	VENTRY 4
@@ -58,12 +70,20 @@ trap_entry:
 	stp	x24, x25, [sp, #192]
 	stp	x26, x27, [sp, #208]
 	stp	x28, x29, [sp, #224]
-	/* The interrupted SP: SP_EL0, unless the exception came from code already on SP_EL1. */
-	mrs	x2, sp_el0
-	add	x3, sp, #TF_SIZE
+	/*
+	 * The interrupted SP: SP_EL0 when this frame is on SP_EL1 and the
+	 * exception came from EL1t or EL0; else (from EL1h, or an IRQ handled
+	 * on SP_EL0) the SP above this frame. SP_EL0 cannot be read while
+	 * it is the current SP (MRS is UNDEFINED then), hence the branches.
+	 */
+	add	x2, sp, #TF_SIZE
+	mrs	x3, spsel
+	cbz	x3, 1f
 	lsr	x4, x0, #2
 	cmp	x4, #VEC_GROUP_CUR_SPX
-	csel	x2, x3, x2, eq
+	b.eq	1f
+	mrs	x2, sp_el0
+1:
 	stp	x30, x2, [sp, #TF_X30]
 	mrs	x1, elr_el1
 	mrs	x2, spsr_el1

@@ -25,6 +25,8 @@
 #include "noos.h"
 #include "rt.h"
 
+_Static_assert(NOOS_MEM_ORDERS == BUDDY_ORDERS, "noos_mem_stats has one counter per order");
+
 #define BUDDY_POISON      0xa5
 #define BUDDY_POISON_WORD 0xa5a5a5a5a5a5a5a5ull
 

@@ -330,7 +330,8 @@ static struct slab *slab_of(struct heap *h, const void *p, unsigned cls, unsigne
 		           p, c->size);
 	*index = off / c->size;
 	if (!(s->used[*index / 64] & (1ull << (*index % 64))))
-		heap_panic(h, "heap: %p (size %u) was already freed: a double free or use after free",
+		heap_panic(h,
+		           "heap: %p (size %u) was already freed: a double free or use after free",
 		           p, c->size);
 	return s;
 }
@@ -369,7 +370,8 @@ static unsigned heap_owner(struct heap *h, const void *p)
 {
 	unsigned owner = buddy_owner(h->pages, p);
 	if (!(owner & (HEAP_OWNER_SLAB | HEAP_OWNER_LARGE)))
-		heap_panic(h, "heap: %p is not a pointer the heap gave out (or it was freed already)", p);
+		heap_panic(
+		    h, "heap: %p is not a pointer the heap gave out (or it was freed already)", p);
 	return owner;
 }
 

@@ -168,7 +168,8 @@ static void op_pages(struct slot *s, struct input *in)
 	release(s);
 	void *p = buddy_alloc(b, order);
 	if (p) {
-		if (buddy_block_order(b, p) != (int)order || ((uintptr_t)p & ((PAGE_SIZE << order) - 1)))
+		if (buddy_block_order(b, p) != (int)order ||
+		    ((uintptr_t)p & ((PAGE_SIZE << order) - 1)))
 			abort();
 		placed(s, p, PAGE_SIZE << order, true, PAGE_SIZE << order, byte(in));
 	}

@@ -69,7 +69,8 @@ static void test_initial_blocks(void)
 	setup(false);
 	uint64_t expect[NOOS_MEM_ORDERS] = {0}, pages = 0;
 	uintptr_t ranges[2][2] = {
-	    {(uintptr_t)arena + PAGE_SIZE + buddy_meta_bytes(b), (uintptr_t)arena + 3 * (1ul << 20)},
+	    {(uintptr_t)arena + PAGE_SIZE + buddy_meta_bytes(b),
+	     (uintptr_t)arena + 3 * (1ul << 20)},
 	    {(uintptr_t)arena + (5ul << 20), (uintptr_t)arena + ARENA_BYTES - 3 * PAGE_SIZE},
 	};
 	for (int i = 0; i < 2; i++) {
@@ -95,7 +96,8 @@ static void model_mark(struct live *l, uint8_t v)
 	size_t first = (size_t)(l->p - arena) / PAGE_SIZE;
 	for (size_t i = 0; i < (1ul << l->order); i++) {
 		if (v)
-			CHECK_MSG(owner_map[first + i] == 0, "page %zu handed out twice", first + i);
+			CHECK_MSG(owner_map[first + i] == 0, "page %zu handed out twice",
+			          first + i);
 		owner_map[first + i] = v;
 	}
 }
@@ -298,8 +300,8 @@ static void test_use_after_free(void)
 	/* The halves split off a poisoned block are checked too. */
 	t = small_buddy(&blk);
 	buddy_free(t, buddy_alloc(t, 4));
-	p = buddy_alloc(t, 0);        /* splits off halves at +4K, +8K, +16K and +32K */
-	p[8192 + 100] = 1;            /* a write into the free half at +8K */
+	p = buddy_alloc(t, 0); /* splits off halves at +4K, +8K, +16K and +32K */
+	p[8192 + 100] = 1;     /* a write into the free half at +8K */
 	EXPECT_PANIC(buddy_alloc(t, 1), "use after free");
 
 	/* Blocks merged from poisoned halves stay poisoned, including the absorbed links. */

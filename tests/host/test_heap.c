@@ -67,14 +67,17 @@ static void test_classes(void)
 		else if (n <= 3584)
 			CHECK_MSG(u - n < u / 4 + 16, "size %zu wastes %zu", n, u - n); /* <= 25% */
 		else
-			CHECK_MSG(u == (size_t)PAGE_SIZE << (n > 4096 ? 64 - __builtin_clzl((n - 1) / PAGE_SIZE) : 0),
-			          "size %zu -> %zu", n, u);
+			CHECK_MSG(
+			    u == (size_t)PAGE_SIZE
+			             << (n > 4096 ? 64 - __builtin_clzl((n - 1) / PAGE_SIZE) : 0),
+			    "size %zu -> %zu", n, u);
 		memset(p, 0x5a, n);
 		heap_free(h, p);
 		prev = u;
 	}
 	uint8_t *big = heap_alloc(h, 1 << 20);
-	CHECK(big && ((uintptr_t)big & (PAGE_SIZE - 1)) == 0 && heap_usable_size(h, big) == 1 << 20);
+	CHECK(big && ((uintptr_t)big & (PAGE_SIZE - 1)) == 0 &&
+	      heap_usable_size(h, big) == 1 << 20);
 	heap_free(h, big);
 	check_all_returned();
 }
@@ -146,7 +149,8 @@ static void test_aligned(void)
 	for (size_t align = 1; align <= (1 << 20); align <<= 1) {
 		for (size_t size = 1; size < 20000; size = size * 3 + 1) {
 			void *p = heap_memalign(h, align, size);
-			CHECK_MSG(p && ((uintptr_t)p & (align - 1)) == 0, "align %zu size %zu", align, size);
+			CHECK_MSG(p && ((uintptr_t)p & (align - 1)) == 0, "align %zu size %zu",
+			          align, size);
 			CHECK(heap_usable_size(h, p) >= size);
 			memset(p, 1, size);
 			heap_free(h, p);
@@ -227,7 +231,8 @@ static void random_step(struct obj *live, unsigned *n)
 			o->size = size;
 			fill(p, size, o->seed);
 		} else {
-			CHECK(intact(o->p, o->size, o->seed)); /* a failed realloc leaves it alone */
+			CHECK(
+			    intact(o->p, o->size, o->seed)); /* a failed realloc leaves it alone */
 		}
 	}
 }

@@ -138,7 +138,8 @@ static void test_q35_3g(void)
 	CHECK(n == 2);
 	CHECK(out[0].base == 0x1000 && out[0].size == 0x9e000);
 	CHECK(out[1].base == 0x124000 && out[1].base + out[1].size == 0x80000000);
-	CHECK(pmm_total(out, pmm_ram_ranges(&bi, UINT64_MAX, out)) == 0x9f000 + 0x7ff00000 + 0x40000000ull);
+	CHECK(pmm_total(out, pmm_ram_ranges(&bi, UINT64_MAX, out)) ==
+	      0x9f000 + 0x7ff00000 + 0x40000000ull);
 }
 
 /* Every one of 64 RAM ranges split by 64 reserved ranges: the output has room for all. */

@@ -89,6 +89,12 @@ struct virtio_transport_ops {
 			       void (*handler)(struct virtio_device *dev, unsigned vector));
 };
 
+/* Queues a device may have in noos (virtio-net with a few queue pairs and control fits). */
+#define VIRTIO_MAX_QUEUES 16
+
+struct virtq;
+struct virtio_driver;
+
 struct virtio_device {
 	const struct virtio_transport_ops *ops;
 	void *transport;        /* the transport's own state */
@@ -97,6 +103,189 @@ struct virtio_device {
 	uint64_t features;      /* negotiated: the driver's wanted set & the device's offer */
 	void *driver_data;      /* the driver's per-device state */
 	uint32_t bad_responses; /* device misbehaviour seen and rejected */
+
+	/* The core's own (virtio/device.c); a bus leaves them zero. */
+	const struct virtio_driver *driver;      /* the table entry that took the device, or NULL */
+	struct virtq *queues[VIRTIO_MAX_QUEUES]; /* set up by virtio_queue_setup */
+	int irq_vectors;  /* from interrupt_setup: <= 0 polled, 1 one shared line, > 1 per queue */
+	uint64_t interrupts; /* interrupts taken for this device */
+	uint8_t resets;   /* DEVICE_NEEDS_RESET recoveries so far */
+	bool needs_reset; /* DEVICE_NEEDS_RESET seen (config interrupt), not yet handled */
+	bool broken;      /* given up on (status FAILED): its queues take and return nothing */
 };
+
+/* ==== The virtio core, grouped by the file that defines each function. ==== */
+
+/* ring.c: the split virtqueue, driver side (§2.7). The ring layout is in ring_reg.h. */
+struct virtq_desc;
+struct virtq_avail;
+struct virtq_used;
+
+/* One piece of a buffer: a kernel address (ring.c translates it with virt_to_phys) and length. */
+struct virtq_sg {
+	void *addr;
+	uint32_t len;
+};
+
+/*
+ * Driver-private state per descriptor, never shared with the device (so a
+ * device scribbling on the descriptor table cannot corrupt the free list).
+ */
+struct virtq_slot {
+	void *token; /* a head of an outstanding buffer: what virtq_add was given; else NULL */
+	uint32_t
+	    write_len;  /* device-writable bytes of that buffer: the largest used length allowed */
+	uint16_t ndesc; /* descriptors the buffer took from the table (1 when indirect) */
+	uint16_t last;  /* the chain's last descriptor, to splice the chain onto the free list */
+	uint16_t next;  /* free list link, and the chain link while in use */
+};
+
+struct virtq_stats {
+	uint64_t added;            /* buffers made available */
+	uint64_t used;             /* buffers returned by virtq_get */
+	uint64_t indirect;         /* of the added, how many through an indirect table */
+	uint64_t kicks;            /* notifications sent */
+	uint64_t kicks_suppressed; /* notifications the device said it did not need (§2.7.10) */
+	uint64_t interrupts;       /* used-buffer interrupts that found this queue with work */
+};
+
+/* Memory for virtq_init: where the rings and the driver's own arrays live. */
+struct virtq_mem {
+	void *ring;                  /* virtq_ring_bytes(size, align) bytes, 4096-aligned */
+	uint32_t align;              /* the used ring's alignment: the legacy Queue Align, 4096 */
+	struct virtq_slot *slots;    /* size entries */
+	struct virtq_desc *indirect; /* size * indirect_max descriptors, 16-aligned; or NULL */
+	uint16_t indirect_max;       /* descriptors per indirect table (one table per head) */
+};
+
+/*
+ * A virtqueue. Owned by one driver: calls on one queue must not run
+ * concurrently (the driver serialises them); an interrupt handler only calls
+ * virtq_has_used. Fields are the ring's; drivers read stats and set
+ * callback/priv.
+ */
+struct virtq {
+	struct virtio_device *dev;
+	uint16_t index;              /* the queue's number on its device */
+	uint16_t size;               /* Queue Size: descriptors, a power of two */
+	struct virtq_desc *desc;     /* descriptor table (driver-written) */
+	struct virtq_avail *avail;   /* available ring (driver-written) */
+	struct virtq_used *used;     /* used ring (device-written: untrusted) */
+	struct virtq_slot *slots;    /* size entries, indexed by descriptor */
+	struct virtq_desc *indirect; /* one table of indirect_max entries per head, or NULL */
+	uint16_t indirect_max;
+	uint16_t free_head;   /* first free descriptor (slots[].next links the rest) */
+	uint16_t num_free;    /* descriptors on the free list */
+	uint16_t outstanding; /* buffers the device holds */
+	uint16_t avail_idx;   /* our avail->idx: the next available ring entry */
+	uint16_t kicked_idx;  /* avail_idx at the last notify decision */
+	uint16_t last_used;   /* the next used ring entry to take */
+	bool event_idx;       /* VIRTIO_F_EVENT_IDX: used_event/avail_event instead of flags */
+	bool cb_enabled;      /* interrupts wanted (virtq_enable_cb) */
+	bool broken;          /* the device misbehaved: nothing more is added or taken */
+	void (*callback)(struct virtq *vq); /* interrupt context: used buffers may be waiting */
+	void *priv;                         /* the driver's */
+	struct virtq_stats stats;
+};
+
+/* Bytes of ring memory for a queue of `size` descriptors in the legacy layout (§2.7.2). */
+size_t virtq_ring_bytes(uint16_t size, uint32_t align);
+/*
+ * Lay the rings out in mem (zeroing them), build the free list and reset the
+ * indices. size must be a power of two <= 32768; -EINVAL otherwise.
+ * Interrupts start enabled (flags 0 / used_event 0).
+ */
+int virtq_init(struct virtq *vq, struct virtio_device *dev, uint16_t index, uint16_t size,
+               const struct virtq_mem *mem, bool event_idx);
+/*
+ * Make a buffer available: out device-readable pieces, then in device-
+ * writable ones. Uses an indirect table when there is one and the buffer
+ * has several pieces, else chains descriptors. The token (not NULL) comes
+ * back from virtq_get. Does not notify: call virtq_kick after a batch.
+ * 0, -EINVAL (bad arguments), -ENOSPC (ring full), -EIO (queue broken).
+ */
+int virtq_add(struct virtq *vq, const struct virtq_sg *sg, unsigned out, unsigned in, void *token);
+/* After adds: does the device want a notification (§2.7.10)? Updates the bookkeeping. */
+bool virtq_kick_prepare(struct virtq *vq);
+void virtq_notify(struct virtq *vq);
+void virtq_kick(struct virtq *vq); /* prepare, and notify if needed */
+/*
+ * Take the next used buffer: its token and *len, the bytes the device
+ * wrote. NULL when there is none, or when the device wrote an entry that
+ * does not describe an outstanding buffer (then the queue is broken, the
+ * device is failed and bad_responses counts it).
+ */
+void *virtq_get(struct virtq *vq, uint32_t *len);
+bool virtq_has_used(const struct virtq *vq); /* cheap; for interrupt handlers and poll loops */
+/*
+ * Ask for an interrupt at the next used buffer. Returns false when used
+ * buffers are already waiting: take them (virtq_get) rather than wait.
+ */
+bool virtq_enable_cb(struct virtq *vq);
+/* The same, but the interrupt may wait until about 3/4 of the outstanding buffers are used. */
+bool virtq_enable_cb_delayed(struct virtq *vq);
+void virtq_disable_cb(struct virtq *vq); /* interrupts not needed: the driver polls */
+/* After the device was reset: the token of a buffer it still held (one per call), or NULL. */
+void *virtq_detach(struct virtq *vq);
+
+/* device.c: initialisation (§3.1.1), queues, interrupts and failure handling. */
+/* How often a DEVICE_NEEDS_RESET device is reset and re-probed before it is given up on. */
+#define VIRTIO_MAX_RESETS 3
+/*
+ * Reset, ACKNOWLEDGE, DRIVER, feature negotiation (driver_features: the
+ * device-specific bits the driver understands; the core adds the transport
+ * bits it implements), FEATURES_OK read back on modern transports. 0, or a
+ * negative errno with the device set FAILED and the reason logged.
+ */
+int virtio_device_init(struct virtio_device *dev, uint64_t driver_features);
+/* Init, driver probe, DRIVER_OK: what a bus's discovery and a recovery run. */
+int virtio_device_start(struct virtio_device *dev, const struct virtio_driver *drv);
+void virtio_device_ready(struct virtio_device *dev); /* set DRIVER_OK (once) */
+bool virtio_has_feature(const struct virtio_device *dev, unsigned bit);
+/*
+ * Set up queue `index` with at most max_size descriptors (fewer if the
+ * device offers fewer; exactly the device's size on legacy transports) and
+ * indirect tables of indirect_max entries when INDIRECT_DESC was negotiated
+ * (0: none). The memory is the page allocator's and kept across resets.
+ */
+int virtio_queue_setup(struct virtio_device *dev, uint16_t index, uint16_t max_size,
+                       uint16_t indirect_max, struct virtq **out);
+/* Route the device's interrupts to the core, which runs queue callbacks. Vectors, or -errno. */
+int virtio_interrupts(struct virtio_device *dev);
+/* Read `len` bytes of device configuration consistently (§2.5 configuration generation). */
+int virtio_config_read(struct virtio_device *dev, uint32_t offset, void *buf, uint32_t len);
+/*
+ * Give up on a misbehaving device: log why (once), set FAILED and break its
+ * queues. Safe in interrupt context.
+ */
+void virtio_device_broken(struct virtio_device *dev, const char *fmt, ...)
+    __attribute__((format(__printf__, 2, 3)));
+/*
+ * Poll the status for DEVICE_NEEDS_RESET (§2.1) and recover: the driver's
+ * remove, reset, and a fresh start, at most VIRTIO_MAX_RESETS times. 0 when
+ * the device works, -EIO when it is broken. Not in interrupt context.
+ */
+int virtio_device_check(struct virtio_device *dev);
+/* Stop using the device: driver remove, reset, queues freed. */
+void virtio_device_remove(struct virtio_device *dev);
+
+/* drivers.c: the explicit driver table, and the entry point buses call. */
+struct virtio_driver {
+	uint32_t device_id; /* VIRTIO_ID_* */
+	const char *name;   /* "virtio-rng" */
+	uint64_t features;  /* device-specific feature bits the driver understands */
+	int (*probe)(
+	    struct virtio_device *dev); /* queues, buffers; DRIVER_OK via virtio_device_ready */
+	void (*remove)(struct virtio_device *dev); /* optional: release what probe took */
+};
+/* A bus found a device: find its driver and start it. 0, -ENODEV without driver, or -errno. */
+int virtio_device_found(struct virtio_device *dev);
+const char *virtio_type_name(uint32_t device_id); /* "virtio-rng", or NULL when unknown */
+unsigned virtio_device_count(void);
+struct virtio_device *virtio_device_at(unsigned i); /* devices found, in order; NULL past the end */
+
+/* rng.c: virtio-rng (§5.4), an entropy source for rt/random.c. */
+int virtio_rng_probe(struct virtio_device *dev);
+void virtio_rng_remove(struct virtio_device *dev);
 
 #endif

@@ -255,4 +255,165 @@ struct arch_ecam {
 };
 int arch_pci_ecam(unsigned index, struct arch_ecam *out); /* 0, or -ENOENT past the last */
 
+/*
+ * ---- Interrupts, time and CPUs (issue 5) ----
+ *
+ * Implemented in these files on both arches:
+ *
+ *   irq.c    arch_irq_*: interrupt masking, handlers for interrupt lines and
+ *            MSI vectors (the arch unmasks, masks and signals end-of-interrupt
+ *            itself), spurious interrupts counted
+ *   time.c   arch_time_*, arch_timer_*: monotonic nanosecond clock and a
+ *            one-shot timer interrupt per CPU; no periodic tick
+ *   rtc.c    arch_wallclock_ns: CMOS RTC (x86_64) / PL031 (aarch64)
+ *   smp.c    struct cpu per CPU, arch_smp_start, arch_ipi_*, arch_cpu_idle
+ *
+ * and, behind them, the arch's own controllers: x86_64 acpi.c (MADT, MCFG,
+ * FADT), apic.c, ioapic.c, trampoline.S; aarch64 the GIC driver(s), the
+ * generic timer and PSCI.
+ *
+ * Handlers run on the interrupted CPU's stack with interrupts disabled and
+ * must not use FP/SIMD registers (kernel code is built -mgeneral-regs-only).
+ * Line and MSI handlers run before end-of-interrupt (arch_in_interrupt() is
+ * true there) and must return. The timer and IPI hooks run after it, at the
+ * very end of the interrupt: there they may switch to another thread (the
+ * interrupted one resumes later through its own stack), so that is where a
+ * scheduler preempts. arch_smp_start takes the APs' stacks from page_alloc;
+ * nothing else here allocates memory.
+ */
+#define ARCH_MAX_CPUS 64
+
+/*
+ * Per-CPU data, reachable in O(1) through arch_this_cpu() (x86_64: the GS
+ * base points at it; aarch64: TPIDR_EL1). Each CPU writes only its own.
+ */
+struct cpu {
+	struct cpu *self;    /* first: x86_64 loads it from %gs:0 */
+	unsigned id;         /* dense: 0 = boot CPU, then 1.. in firmware order */
+	uint32_t hw_id;      /* x86_64 APIC ID; aarch64 MPIDR_EL1 affinity bits */
+	uintptr_t stack_top; /* the stack the CPU entered C on (the boot stack for CPU 0) */
+	unsigned irq_depth;  /* > 0 while a line/MSI handler runs on this CPU */
+	uint64_t irq_count;  /* interrupts taken on this CPU */
+	void *rt;            /* rt/'s per-CPU state (the scheduler's); arch never touches it */
+};
+
+/* irq.c */
+/* Controllers, vectors and legacy masking on the boot CPU; 0 or -errno. Before arch_time_init. */
+int arch_irq_init(const struct boot_info *bi);
+const char *arch_irq_describe(void); /* "x2apic", "xapic", "gicv2", "gicv3" */
+unsigned long arch_irq_save(void);   /* disable on this CPU; returns the previous state */
+void arch_irq_restore(unsigned long state);
+void arch_irq_enable(void);
+void arch_irq_disable(void);
+bool arch_irq_enabled(void);
+bool arch_in_interrupt(void); /* inside a line/MSI handler on this CPU */
+
+typedef void (*arch_irq_fn)(void *ctx);
+
+/* Trigger and polarity for arch_irq_register; 0 takes what the firmware says for that line. */
+#define ARCH_IRQ_EDGE        0x1
+#define ARCH_IRQ_LEVEL       0x2
+#define ARCH_IRQ_ACTIVE_HIGH 0x4
+#define ARCH_IRQ_ACTIVE_LOW  0x8
+
+/*
+ * Call fn(ctx) when interrupt line `line` fires, and unmask it. x86_64: lines
+ * 0-15 are ISA IRQs (MADT overrides applied), 16 and up are I/O APIC GSIs
+ * (default: level, active low, as PCI INTx). aarch64: the GIC INTID (SPIs from
+ * 32, PPIs 16-31) as the DTB gives it. A line may be shared by a few handlers
+ * (level-triggered PCI INTx). The handler must quiet its device; the arch
+ * signals end-of-interrupt after it returns. Returns 0, -EINVAL (no such
+ * line, bad flags), -EBUSY (flags conflict with the line's other handlers)
+ * or -ENOSPC (no vector or handler slot left).
+ */
+int arch_irq_register(unsigned line, unsigned flags, arch_irq_fn fn, void *ctx);
+/* Remove that handler, masking the line after the last one; waits until it is not running. */
+int arch_irq_unregister(unsigned line, arch_irq_fn fn, void *ctx);
+int arch_irq_mask(unsigned line); /* 0, or -ENOENT when the line has no handler */
+int arch_irq_unmask(unsigned line);
+
+/* What a device writes to raise an MSI/MSI-X interrupt (PCI Local Bus 3.0, 6.8). */
+struct arch_msi {
+	uint64_t address;
+	uint32_t data;
+};
+/*
+ * A message-signalled interrupt delivered to CPU `cpu` that calls fn(ctx).
+ * requester_id is the device's PCI bus/device/function (bus << 8 | devfn),
+ * which aarch64's GICv3 ITS needs; x86_64 ignores it. Returns a handle >= 0
+ * for arch_msi_free, or -ENOSPC / -EINVAL. Masking an MSI is the device's job.
+ */
+int arch_msi_alloc(unsigned cpu, uint32_t requester_id, arch_irq_fn fn, void *ctx,
+                   struct arch_msi *msg);
+int arch_msi_free(int handle);
+
+/* Interrupts with nothing to deliver: controller spurious vectors, lines without a handler. */
+uint64_t arch_irq_spurious_count(void);
+
+/* time.c */
+/* Calibrate the clock and set up the boot CPU's timer; 0 or -errno. After arch_irq_init. */
+int arch_time_init(void);
+const char *arch_time_describe(void); /* e.g. "tsc 2.90 GHz (calibrated)" */
+/* Nanoseconds since boot, never decreasing on one CPU; CPUs agree to within clock-sync error. */
+uint64_t arch_time_ns(void);
+/*
+ * Fire the timer hook on this CPU once arch_time_ns() >= deadline_ns (never
+ * earlier; a deadline in the past fires at once). Replaces any earlier
+ * deadline of this CPU. Call with interrupts disabled (the state is per CPU).
+ */
+void arch_timer_oneshot(uint64_t deadline_ns);
+void arch_timer_cancel(void); /* this CPU's pending deadline, if any */
+typedef void (*arch_timer_fn)(void);
+void arch_timer_set_handler(arch_timer_fn fn); /* one hook for all CPUs; NULL = ignore */
+
+/* rtc.c */
+/*
+ * Wall-clock time: nanoseconds since 1970-01-01 UTC (the RTC read once, to
+ * the second, then advanced with arch_time_ns), or -ENODEV / -EIO.
+ */
+int64_t arch_wallclock_ns(void);
+
+/* smp.c */
+struct cpu *arch_this_cpu(void);
+unsigned arch_cpu_id(void);        /* arch_this_cpu()->id */
+unsigned arch_cpu_count(void);     /* CPUs online, the boot CPU included */
+unsigned arch_cpu_present(void);   /* CPUs the firmware describes (capped at ARCH_MAX_CPUS) */
+struct cpu *arch_cpu(unsigned id); /* NULL unless online */
+typedef void (*arch_cpu_entry)(struct cpu *self);
+/*
+ * Bring every other CPU the firmware describes online: each gets its own
+ * stack and per-CPU data, its interrupt controller and timer set up, and then
+ * calls entry(self) with interrupts disabled (entry must not return). Returns
+ * the number of CPUs online, the boot CPU included; CPUs that did not come up
+ * are reported on the console. Call once, after arch_time_init.
+ */
+int arch_smp_start(arch_cpu_entry entry);
+/*
+ * Wait for an interrupt. Call with interrupts disabled: enabling and waiting
+ * are one atomic step (x86_64 sti;hlt, aarch64 wfi), so a wakeup that arrives
+ * after the caller last checked for work is not lost. Returns with interrupts
+ * disabled, after the handler ran.
+ */
+void arch_cpu_idle(void);
+
+enum arch_ipi {
+	ARCH_IPI_WAKEUP,   /* reschedule: the target checks its run queue */
+	ARCH_IPI_TLB,      /* TLB shootdown: the target flushes what rt/ asked */
+	ARCH_IPI_KINDS,
+};
+typedef void (*arch_ipi_fn)(enum arch_ipi kind);
+void arch_ipi_set_handler(arch_ipi_fn fn); /* one hook for all kinds and CPUs */
+int arch_ipi_send(unsigned cpu, enum arch_ipi kind); /* 0, or -EINVAL for a CPU not online */
+
+/*
+ * PCIe ECAM windows for the PCI layer: x86_64 from the ACPI MCFG. On aarch64
+ * pci/ reads the DTB's host bridges itself, and this may return -ENOENT.
+ */
+struct arch_ecam {
+	uint64_t base;
+	uint16_t segment;
+	uint8_t bus_start, bus_end;
+};
+int arch_pci_ecam(unsigned index, struct arch_ecam *out); /* 0, or -ENOENT past the last */
+
 #endif

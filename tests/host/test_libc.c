@@ -15,6 +15,7 @@ unsigned long rt_strtoul(const char *s, char **end, int base);
 long rt_strtol(const char *s, char **end, int base);
 void *rt_memmove(void *dst, const void *src, size_t n);
 void *rt_memcpy(void *dst, const void *src, size_t n);
+void *rt_memset(void *dst, int c, size_t n);
 int rt_memcmp(const void *a, const void *b, size_t n);
 int rt_strcmp(const char *a, const char *b);
 int rt_strncmp(const char *a, const char *b, size_t n);
@@ -90,6 +91,33 @@ static void test_memmove(void)
 		}
 }
 
+/* Every alignment of source and destination and every length around word sizes. */
+static void test_memcpy_memset(void)
+{
+	unsigned char src[96], a[96], b[96];
+	for (int i = 0; i < 96; i++)
+		src[i] = (unsigned char)(i * 13 + 1);
+	for (int so = 0; so < 8; so++)
+		for (int doff = 0; doff < 8; doff++)
+			for (int n = 0; n < 70; n++) {
+				memset(a, 0xee, sizeof(a));
+				memset(b, 0xee, sizeof(b));
+				CHECK(rt_memcpy(a + doff, src + so, (size_t)n) == a + doff);
+				memcpy(b + doff, src + so, (size_t)n);
+				CHECK_MSG(memcmp(a, b, sizeof(a)) == 0, "memcpy so %d do %d n %d",
+				          so, doff, n);
+			}
+	for (int off = 0; off < 8; off++)
+		for (int n = 0; n < 70; n++) {
+			memset(a, 0x11, sizeof(a));
+			memset(b, 0x11, sizeof(b));
+			CHECK(rt_memset(a + off, 0x1a5, (size_t)n) ==
+			      a + off); /* only the low byte counts */
+			memset(b + off, 0xa5, (size_t)n);
+			CHECK_MSG(memcmp(a, b, sizeof(a)) == 0, "memset off %d n %d", off, n);
+		}
+}
+
 static void test_compare_and_search(void)
 {
 	static const char *const s[] = {"", "a", "ab", "abc", "abd", "b", "\xff", "a\xff"};
@@ -116,6 +144,7 @@ int main(void)
 {
 	test_strto();
 	test_memmove();
+	test_memcpy_memset();
 	test_compare_and_search();
 	return check_report("test_libc");
 }

@@ -150,6 +150,7 @@ void arch_boot(uint32_t protocol, uint32_t info)
 		parse_multiboot2((const void *)(uintptr_t)info);
 	reserve((uintptr_t)__image_start, (uintptr_t)__image_end - (uintptr_t)__image_start);
 	reserve(0, 4096); /* real-mode IVT/BDA page; also keeps the null page out */
+	x86_smp_reserve(&boot_info); /* the AP start-up page below 1 MiB (smp.c) */
 	arch_trap_init();
 	rt_boot(&boot_info);
 }

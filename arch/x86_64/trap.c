@@ -1,7 +1,8 @@
 /*
- * x86_64 exceptions: the IDT, a TSS whose IST1 stack takes double faults and
- * NMIs (so a blown kernel stack still gets a report), and the decoding of an
- * unexpected exception into a panic with its reason and faulting address.
+ * x86_64 exceptions: the IDT, a TSS per CPU whose IST1 stack takes double
+ * faults and NMIs (so a blown kernel stack still gets a report), and the
+ * decoding of an unexpected exception into a panic with its reason and
+ * faulting address. Vectors 32-255 are interrupts, dispatched by irq.c.
  */
 #include "arch.h"
 #include "rt.h"
@@ -28,18 +29,21 @@ struct tss64 {
 	uint16_t iomap_base;
 } __attribute__((packed));
 
-#define KERNEL_CS      0x08
-#define TSS_SELECTOR   0x18
-#define GATE_INTERRUPT 0x8e /* present, DPL 0, 64-bit interrupt gate */
-#define IST_EMERGENCY  1
+#define KERNEL_CS         0x08
+#define TSS_SELECTOR(cpu) (0x18 + 16 * (cpu)) /* a 16-byte descriptor per CPU */
+#define GATE_INTERRUPT    0x8e                /* present, DPL 0, 64-bit interrupt gate */
+#define IST_EMERGENCY     1
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
-static struct tss64 tss __attribute__((aligned(16)));
-static uint8_t emergency_stack[16384] __attribute__((aligned(16)));
-/* null, code, data, then the 16-byte TSS descriptor (SDM 7.2.3). */
-static uint64_t gdt[5] __attribute__((aligned(16))) = {0, 0x00af9a000000ffff, 0x00cf92000000ffff};
+static struct tss64 tss[ARCH_MAX_CPUS] __attribute__((aligned(16)));
+static uint8_t emergency_stack[16384] __attribute__((aligned(16))); /* the boot CPU's */
+/* null, code, data, then each CPU's 16-byte TSS descriptor (SDM 7.2.3). */
+static uint64_t gdt[3 + 2 * ARCH_MAX_CPUS]
+    __attribute__((aligned(16))) = {0, 0x00af9a000000ffff, 0x00cf92000000ffff};
 
 extern const uint64_t trap_stubs[32];
+extern const char irq_stubs[]; /* vectors.S: 16-byte stubs for vectors 32-255 */
+#define IRQ_STUB_SIZE 16
 
 static const char *const exception_names[32] = {
     "divide error",
@@ -78,31 +82,35 @@ static void set_gate(int vec, uint64_t handler, int ist)
 	};
 }
 
-static void load_gdt_tss(void)
+/* Each CPU fills in and loads its own TSS descriptor; the GDT and IDT are shared. */
+void x86_cpu_tables_load(unsigned cpu, uintptr_t emergency_stack_top)
 {
-	uint64_t base = (uintptr_t)&tss, limit = sizeof(tss) - 1;
-	tss.ist[IST_EMERGENCY - 1] = (uintptr_t)(emergency_stack + sizeof(emergency_stack));
-	tss.iomap_base = sizeof(tss);
-	gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-	         (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
-	gdt[4] = base >> 32;
+	struct tss64 *t = &tss[cpu];
+	uint64_t base = (uintptr_t)t, limit = sizeof(*t) - 1;
+	t->ist[IST_EMERGENCY - 1] = emergency_stack_top;
+	t->iomap_base = sizeof(*t);
+	gdt[3 + 2 * cpu] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+	                   (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	gdt[4 + 2 * cpu] = base >> 32;
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __attribute__((packed)) gdtr = {sizeof(gdt) - 1, (uintptr_t)gdt};
-	__asm__ volatile("lgdt %0; ltr %w1" : : "m"(gdtr), "r"(TSS_SELECTOR) : "memory");
+	} __attribute__((packed)) gdtr = {sizeof(gdt) - 1, (uintptr_t)gdt},
+	                          idtr = {sizeof(idt) - 1, (uintptr_t)idt};
+	__asm__ volatile("lgdt %0; ltr %w1; lidt %2"
+	                 :
+	                 : "m"(gdtr), "r"(TSS_SELECTOR(cpu)), "m"(idtr)
+	                 : "memory");
 }
 
 void arch_trap_init(void)
 {
-	load_gdt_tss();
 	for (int v = 0; v < 32; v++)
 		set_gate(v, trap_stubs[v], (v == 2 || v == 8 || v == 18) ? IST_EMERGENCY : 0);
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr = {sizeof(idt) - 1, (uintptr_t)idt};
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+	for (int v = 32; v < 256; v++)
+		set_gate(v, (uintptr_t)irq_stubs + (v - 32) * IRQ_STUB_SIZE, 0);
+	x86_percpu_init_bsp();
+	x86_cpu_tables_load(0, (uintptr_t)(emergency_stack + sizeof(emergency_stack)));
 }
 
 /* Page-fault error code bits, SDM 4.7. */
@@ -138,6 +146,10 @@ uintptr_t arch_trap_fp(const struct trap_frame *tf)
 void x86_trap(struct trap_frame *tf);
 void x86_trap(struct trap_frame *tf)
 {
+	if (tf->vector >= 32) {
+		x86_irq_dispatch(tf);
+		return;
+	}
 	const char *name = tf->vector < 32 && exception_names[tf->vector]
 	                       ? exception_names[tf->vector]
 	                       : "reserved exception";

@@ -1,5 +1,5 @@
 /*
- * x86_64 exception entry stubs (Intel SDM vol. 3A, 6.12). Each stub makes the
+ * x86_64 exception and interrupt entry stubs (Intel SDM vol. 3A, 6.12). Each stub makes the
  * stack look the same (error code or 0, then the vector number), the common
  * path saves the general registers into a struct trap_frame (trap.h) and
  * calls x86_trap(frame).
@@ -49,6 +49,23 @@ STUB 28, 0
 STUB 29, 1
 STUB 30, 1
 STUB 31, 0
+
+/*
+ * Interrupt vectors 32-255: one stub each at irq_stubs + 16 * (vector - 32),
+ * as trap.c's IDT expects (each is at most 12 bytes: push imm8, push imm32,
+ * jmp rel32), no CPU error code, the same common path.
+ */
+	.p2align 4
+	.global irq_stubs
+irq_stubs:
+	.set irq_vec, 32
+	.rept 224
+	.p2align 4
+	pushq $0
+	pushq $irq_vec
+	jmp trap_common
+	.set irq_vec, irq_vec + 1
+	.endr
 
 trap_common:
 	pushq %rax

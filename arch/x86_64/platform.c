@@ -1,0 +1,64 @@
+/*
+ * The machine as ACPI describes it, read once at boot: acpi.c parses, this
+ * file gives it memory to read (the boot page tables identity-map the low
+ * 4 GiB, where firmware puts its tables) and reports what it rejected.
+ * Without usable ACPI noos still boots, on the boot CPU alone with no
+ * I/O APIC lines.
+ */
+#include <errno.h>
+
+#include "acpi.h"
+#include "rt.h"
+#include "x86.h"
+
+/* Only the low 4 GiB are mapped while booting (entry.S). */
+#define IDENTITY_LIMIT (4ull << 30)
+
+static struct acpi_info acpi;
+
+static const void *identity_map(void *ctx, uint64_t phys, uint64_t len)
+{
+	(void)ctx;
+	if (phys >= IDENTITY_LIMIT || len > IDENTITY_LIMIT - phys)
+		return NULL;
+	return (const void *)(uintptr_t)phys;
+}
+
+static void report(void *ctx, const char *what, const char *why)
+{
+	(void)ctx;
+	printf("acpi: %s: %s\n", what, why);
+}
+
+static const struct acpi_mem boot_mem = {.map = identity_map, .warn = report};
+
+const struct acpi_info *platform_init(const struct boot_info *bi)
+{
+	uint64_t rsdp = bi->acpi_rsdp;
+	if (rsdp == 0 && acpi_find_rsdp(&boot_mem, &rsdp) != 0) {
+		printf("acpi: no RSDP; running on the boot CPU without an I/O APIC\n");
+		acpi.nmi_lint = -1;
+		return &acpi;
+	}
+	if (acpi_parse(&boot_mem, rsdp, &acpi) != 0)
+		printf("acpi: unusable tables; running on the boot CPU without an I/O APIC\n");
+	else if (!acpi.have_madt)
+		printf("acpi: no MADT; running on the boot CPU without an I/O APIC\n");
+	if (acpi.cpus_dropped)
+		printf("acpi: %u CPU entries ignored (duplicates, or beyond %d)\n",
+		       acpi.cpus_dropped, ARCH_MAX_CPUS);
+	return &acpi;
+}
+
+const struct acpi_info *platform(void)
+{
+	return &acpi;
+}
+
+int arch_pci_ecam(unsigned index, struct arch_ecam *out)
+{
+	if (index >= acpi.ecam_count)
+		return -ENOENT;
+	*out = acpi.ecam[index];
+	return 0;
+}

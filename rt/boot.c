@@ -22,6 +22,14 @@ static uint64_t ram_total(const struct boot_info *bi)
 	return total;
 }
 
+/* What a CPU other than the boot CPU runs until the scheduler gives it threads. */
+static void cpu_idle_loop(struct cpu *self)
+{
+	(void)self;
+	for (;;)
+		arch_cpu_idle();
+}
+
 void rt_boot(struct boot_info *bi)
 {
 	/* 1. Stack protector guard from hardware entropy, before any protected frame returns. */
@@ -34,12 +42,23 @@ void rt_boot(struct boot_info *bi)
 	/* 3. Memory: the page allocator over the RAM boot_info leaves free, and the heap. */
 	mem_init(bi);
 
-	/* 4. The command line becomes argv and the key=value environment. */
+	/* 4. Interrupts and clocks: controllers (ACPI/DTB), monotonic clock, this CPU's timer. */
+	if (arch_irq_init(bi) != 0 || arch_time_init() != 0)
+		panic("no usable interrupt controller or clock");
+
+	/* 5. Every other CPU comes online and idles until there is work for it. */
+	int cpus = arch_smp_start(cpu_idle_loop);
+	if (cpus < (int)arch_cpu_present())
+		printf("cpus: only %d of %u came online\n", cpus, arch_cpu_present());
+	printf("cpus: %d online (%s), %s\n", cpus, arch_irq_describe(), arch_time_describe());
+	arch_irq_enable();
+
+	/* 6. The command line becomes argv and the key=value environment. */
 	cmdline_parse(bi->cmdline, "noos", &boot_cmdline);
 	if (boot_cmdline.truncated)
 		printf("noos: command line too long, the excess was dropped\n");
 
-	/* 5. Run the application; its return value is the VM's exit status. */
+	/* 7. Run the application; its return value is the VM's exit status. */
 	exit(main(boot_cmdline.argc, boot_cmdline.argv));
 }
 

@@ -18,9 +18,6 @@
 #include "rt.h"
 #include "virtio_pci_reg.h"
 
-/* virtio/drivers.c takes each device over; until the core lands, discovery is only logged. */
-int virtio_device_found(struct virtio_device *dev) __attribute__((weak));
-
 /* Reads of device_status after a reset before the device is declared stuck (a count, not a time).
  */
 #define RESET_POLLS    100000
@@ -294,11 +291,9 @@ static int route_msix(struct virtio_pci_dev *d, unsigned nvec,
  * entry for config plus every queue, one shared MSI-X vector otherwise, and
  * the INTx line when MSI-X is absent or fails. Returns the vector count.
  */
-int virtio_pci_irq_setup(struct virtio_pci_dev *d, unsigned nqueues,
-                         int (*set_vectors)(struct virtio_pci_dev *d, unsigned nvec))
+static int irq_choose(struct virtio_pci_dev *d, unsigned nqueues,
+                      int (*set_vectors)(struct virtio_pci_dev *d, unsigned nvec))
 {
-	if (!pci_irq_available())
-		return -ENOSYS;
 	unsigned want = nqueues + 1;
 	if (d->msix.cap) {
 		unsigned nvec = want <= d->msix.nvec && want <= VIRTIO_PCI_MAX_VECTORS ? want : 1;
@@ -306,13 +301,36 @@ int virtio_pci_irq_setup(struct virtio_pci_dev *d, unsigned nqueues,
 			return (int)nvec;
 		if (nvec > 1 && route_msix(d, 1, set_vectors) == 0)
 			return 1;
-		pci_error(d->f, "MSI-X setup failed: falling back to INTx");
+		/* Not the device's fault: the platform may have no MSI (GICv3 without an ITS). */
+		printf("pci %s: MSI-X setup failed: falling back to INTx\n", d->f->name);
 	}
 	for (uint16_t q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++)
 		d->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
 	d->vec[0] = (struct virtio_pci_vector){.d = d, .index = 0};
-	int rc = pci_intx_route(d->f, vector_fired, &d->vec[0]);
-	return rc < 0 ? rc : 1;
+	return pci_intx_route(d->f, vector_fired, &d->vec[0]);
+}
+
+/*
+ * Shared by both transports: per-queue MSI-X vectors when the table has an
+ * entry for config plus every queue, one shared MSI-X vector otherwise, and
+ * the INTx line when MSI-X is absent or fails. Returns the vector count.
+ */
+int virtio_pci_irq_setup(struct virtio_pci_dev *d, unsigned nqueues,
+                         int (*set_vectors)(struct virtio_pci_dev *d, unsigned nvec))
+{
+	const char *name = d->f->name;
+	if (!pci_irq_available()) {
+		printf("pci %s: no interrupt API linked: the driver polls\n", name);
+		return -ENOSYS;
+	}
+	int rc = irq_choose(d, nqueues, set_vectors);
+	if (rc < 0)
+		printf("pci %s: no interrupt (%d): the driver polls\n", name, rc);
+	else if (d->msix_on)
+		printf("pci %s: MSI-X, %d vector%s\n", name, rc, rc > 1 ? "s" : " shared");
+	else
+		printf("pci %s: INTx on line %d\n", name, rc);
+	return rc < 0 ? rc : (d->msix_on ? rc : 1);
 }
 
 static int modern_interrupt_setup(struct virtio_device *dev,
@@ -446,13 +464,8 @@ static int setup_transport(struct virtio_pci_dev *d)
 static void hand_over(struct virtio_pci_dev *d)
 {
 	struct pci_func *f = d->f;
-	printf("pci %s: %s over %s, %s\n", f->name, type_name(d->vdev.device_id), d->vdev.ops->name,
-	       pci_irq_available() ? (d->msix.cap ? "MSI-X available" : "INTx only")
-	                           : "polled (no interrupt API linked)");
-	if (!virtio_device_found) {
-		printf("pci %s: no virtio core linked: device left alone\n", f->name);
-		return;
-	}
+	printf("pci %s: %s over %s%s\n", f->name, type_name(d->vdev.device_id), d->vdev.ops->name,
+	       d->msix.cap ? ", MSI-X capable" : "");
 	int rc = virtio_device_found(&d->vdev);
 	if (rc < 0)
 		printf("pci %s: the virtio core refused the device (%d)\n", f->name, rc);

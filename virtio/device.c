@@ -334,13 +334,18 @@ int virtio_device_start(struct virtio_device *dev, const struct virtio_driver *d
 {
 	dev->driver = drv;
 	int err = virtio_device_init(dev, drv->features);
-	if (err)
-		return err;
-	err = drv->probe(dev);
+	if (!err) {
+		err = drv->probe(dev);
+		if (err) {
+			dev->ops->reset(dev);
+			queues_free(dev);
+			fail(dev, err, "%s driver could not start (error %d)", drv->name, err);
+		}
+	}
 	if (err) {
-		dev->ops->reset(dev);
-		queues_free(dev);
-		return fail(dev, err, "%s driver could not start (error %d)", drv->name, err);
+		dev->driver = NULL; /* given up on: nothing to remove, nothing to recover */
+		dev->broken = true;
+		return err;
 	}
 	virtio_device_ready(dev);
 	return 0;

@@ -10,6 +10,7 @@
  *                        the first batch of buffers makes the ring go round)
  *   rngs=N               exactly N virtio-rng devices must be working
  *   irqs=1               the virtio-rng devices must have taken interrupts
+ *   fails=-E             noos_random must fail with -E (no source: -19)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,13 @@ static uint8_t sample[4096];
 static void check_output(void)
 {
 	long n = noos_random(sample, sizeof(sample));
+	const char *fails = noos_getenv("fails");
+	if (fails) {
+		printf("rng: noos_random returned %ld\n", n);
+		if (n != strtol(fails, NULL, 0))
+			fail("noos_random did not fail as expected");
+		return;
+	}
 	if (n != (long)sizeof(sample)) {
 		printf("FAIL noos_random returned %ld\n", n);
 		failures++;

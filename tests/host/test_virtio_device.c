@@ -212,6 +212,16 @@ static void test_needs_reset(void)
 	CHECK(virtio_device_start(&f.dev, &test_driver) == -ENOMEM);
 	CHECK((f.status & VIRTIO_STATUS_FAILED) && !(f.status & VIRTIO_STATUS_DRIVER_OK));
 	CHECK(f.dev.queues[0] == NULL);
+	CHECK(f.dev.broken && f.dev.driver == NULL);
+
+	/* init failing (ACCESS_PLATFORM required): the driver is never probed */
+	fake_init(&f, true);
+	probes = 0;
+	fail_probe_at = -1;
+	f.offered |= F(VIRTIO_F_ACCESS_PLATFORM);
+	f.must_accept = F(VIRTIO_F_ACCESS_PLATFORM);
+	CHECK(virtio_device_start(&f.dev, &test_driver) == -ENOTSUP);
+	CHECK(probes == 0 && f.dev.broken && f.dev.driver == NULL);
 }
 
 int main(void)

@@ -18,10 +18,11 @@
  *
  * Blocking: there are no threads to sleep yet, so "block until seeded"
  * means: poll every source (the CPU instruction, the virtio-rng queues) in a
- * loop for up to WAIT_NS (by arch_time_ns, with a poll count as a backstop
- * should the clock not run), then give up with -EAGAIN. With no source at
- * all the wait could never end: -ENODEV at once. Unseeded, nothing is ever
- * returned: there is no fallback to timers or counters.
+ * loop for up to WAIT_NS by arch_time_ns (or WAIT_POLLS_MAX polls in a row
+ * that see the clock stand still, should it not run), then give up with
+ * -EAGAIN. With no source at all the wait could never end: -ENODEV at once.
+ * Unseeded, nothing is ever returned: there is no fallback to timers or
+ * counters.
  *
  * Locking: rng.lock guards the pool and the key. Sources are polled without
  * it (their poll calls random_add_entropy). Not for interrupt handlers.
@@ -38,7 +39,7 @@
 #define MAX_SOURCES     8
 #define RESEED_NS       (60ull * 1000 * 1000 * 1000)
 #define WAIT_NS         (5ull * 1000 * 1000 * 1000)
-#define WAIT_POLLS_MAX  10000000ul /* backstop for a clock that does not advance */
+#define WAIT_POLLS_MAX  10000000ul /* polls without the clock moving: it does not run */
 #define REKEY_BYTES     4096
 #define CPU_POLL_VALUES 4                 /* 256 bits per poll of the CPU source */
 #define LEN_MAX         ((size_t)-1 >> 1) /* the return value is a long */
@@ -205,8 +206,9 @@ bool random_seeded(void)
 
 static int wait_seeded(void)
 {
-	uint64_t start_ns = arch_time_ns();
-	for (unsigned long polls = 0;; polls++) {
+	uint64_t start_ns = arch_time_ns(), last_ns = start_ns;
+	unsigned long stuck = 0; /* polls during which the clock did not move */
+	for (;;) {
 		if (random_seeded())
 			return 0;
 		int live = random_poll();
@@ -214,7 +216,10 @@ static int wait_seeded(void)
 			return 0;
 		if (live == 0)
 			return -ENODEV;
-		if (arch_time_ns() - start_ns > WAIT_NS || polls >= WAIT_POLLS_MAX)
+		uint64_t now = arch_time_ns();
+		stuck = now == last_ns ? stuck + 1 : 0;
+		last_ns = now;
+		if (now - start_ns > WAIT_NS || stuck >= WAIT_POLLS_MAX)
 			return -EAGAIN;
 	}
 }

@@ -9,6 +9,7 @@
 
 #include "noos.h"
 #include "rt.h"
+#include "../mmio/mmio.h"
 
 int main(int argc, char **argv);
 
@@ -58,7 +59,10 @@ void rt_boot(struct boot_info *bi)
 	if (boot_cmdline.truncated)
 		printf("noos: command line too long, the excess was dropped\n");
 
-	/* 7. Run the application; its return value is the VM's exit status. */
+	/* 7. Buses: virtio-mmio windows from the command line and the device tree. */
+	mmio_init(bi);
+
+	/* 8. Run the application; its return value is the VM's exit status. */
 	exit(main(boot_cmdline.argc, boot_cmdline.argv));
 }
 

@@ -77,10 +77,12 @@ const struct pci_cfg_ops pci_ecam_ops = {.name = "ecam", .read = ecam_read, .wri
 #if ARCH_HAS_PORT_IO
 /*
  * The address register selects a dword; the data port's byte lanes
- * 0xcfc..0xcff reach the bytes within it. Only the boot CPU uses this
- * before SMP comes up; TODO(issue 5): a spinlock once drivers probe on
- * several CPUs, since the address/data pair is not atomic.
+ * 0xcfc..0xcff reach the bytes within it. The address/data pair is two
+ * accesses, so cf8_lock (a spinlock; no interrupt handler touches
+ * configuration space) keeps CPUs from interleaving them.
  */
+static struct spinlock cf8_lock;
+
 static void cf8_select(uint32_t bdf, uint16_t off)
 {
 	port_write32(PCI_CF8_ADDRESS, PCI_CF8_ENABLE | (bdf << 8) | (off & 0xfc));
@@ -89,27 +91,34 @@ static void cf8_select(uint32_t bdf, uint16_t off)
 static uint32_t cf8_read(const struct pci_host *h, uint32_t bdf, uint16_t off, unsigned size)
 {
 	(void)h;
-	cf8_select(bdf, off);
 	uint16_t port = PCI_CF8_DATA + (off & 3);
+	uint32_t v;
+	spin_lock(&cf8_lock);
+	cf8_select(bdf, off);
 	if (size == 1)
-		return port_read8(port);
-	if (size == 2)
-		return port_read16(port);
-	return port_read32(port);
+		v = port_read8(port);
+	else if (size == 2)
+		v = port_read16(port);
+	else
+		v = port_read32(port);
+	spin_unlock(&cf8_lock);
+	return v;
 }
 
 static void cf8_write(const struct pci_host *h, uint32_t bdf, uint16_t off, unsigned size,
                       uint32_t v)
 {
 	(void)h;
-	cf8_select(bdf, off);
 	uint16_t port = PCI_CF8_DATA + (off & 3);
+	spin_lock(&cf8_lock);
+	cf8_select(bdf, off);
 	if (size == 1)
 		port_write8(port, (uint8_t)v);
 	else if (size == 2)
 		port_write16(port, (uint16_t)v);
 	else
 		port_write32(port, v);
+	spin_unlock(&cf8_lock);
 }
 
 /*
@@ -118,6 +127,7 @@ static void cf8_write(const struct pci_host *h, uint32_t bdf, uint16_t off, unsi
  */
 bool pci_cf8_present(void)
 {
+	/* Boot CPU only, before any other configuration access. */
 	uint32_t saved = port_read32(PCI_CF8_ADDRESS);
 	port_write32(PCI_CF8_ADDRESS, PCI_CF8_ENABLE);
 	bool present = port_read32(PCI_CF8_ADDRESS) == PCI_CF8_ENABLE;

@@ -7,9 +7,10 @@
  * device or from firmware tables is checked before use; a malformed value
  * gets an error and is counted in pci_errors, never followed.
  *
- * caps.c, enumerate.c, resources.c and virtio_pci_caps.c do no hardware
- * access of their own (only through struct pci_cfg_ops), so they build on
- * the host too, for tests/host and tests/fuzz.
+ * caps.c, config.c, enumerate.c, resources.c, virtio_pci_caps.c and
+ * host_dt.c do no hardware access of their own (only through struct
+ * pci_cfg_ops or arch io.h), so they build on the host too, against a
+ * stand-in io.h, for tests/host and tests/fuzz.
  */
 #ifndef NOOS_PCI_H
 #define NOOS_PCI_H

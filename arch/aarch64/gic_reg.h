@@ -143,8 +143,9 @@
 #define GITS_CMD_DISCARD 0x0f
 #define GITS_VALID       (1ull << 63) /* MAPD / MAPC: map (set) rather than unmap */
 
-/* LPI configuration table entry (5.1.1): priority in [7:2], enable in bit 0. */
+/* LPI configuration table entry (5.1.1): priority in [7:2], bit 1 RES1, enable in bit 0. */
 #define LPI_PROP_ENABLE 0x01
+#define LPI_PROP_RES1   0x02
 
 /* ---- GICv3 CPU interface system registers (12.2), as S<op0>_<op1>_<Cn>_<Cm>_<op2> ---- */
 #define ICC_PMR_EL1     "s3_0_c4_c6_0"

@@ -17,9 +17,6 @@
 #include "pci.h"
 #include "rt.h"
 
-/* Weak until arch/x86_64/acpi.c is linked: without it, only CF8 is tried. */
-int arch_pci_ecam(unsigned index, struct arch_ecam *out) __attribute__((weak));
-
 static void x86_windows(struct pci_host *h, const struct boot_info *bi)
 {
 	h->win[PCI_SPACE_IO] = (struct pci_window){0, 0, 0x10000};
@@ -53,7 +50,7 @@ int pci_hosts_discover(const struct boot_info *bi, struct pci_host *hosts, unsig
 {
 	unsigned n = 0;
 	struct arch_ecam e;
-	for (unsigned i = 0; arch_pci_ecam && n < max && arch_pci_ecam(i, &e) == 0; i++) {
+	for (unsigned i = 0; n < max && arch_pci_ecam(i, &e) == 0; i++) {
 		if (!ecam_host(&hosts[n], &e)) {
 			pci_error(NULL, "MCFG entry with bad buses or an unmapped window: skipped");
 			continue;

@@ -8,24 +8,12 @@
  * at probe time; a driver routes the entries it uses, then enables MSI-X.
  *
  * Vectors come from the arch's interrupt API (arch.h: arch_msi_alloc,
- * arch_irq_register). Until an arch links it in, the references below are
- * weak and pci_irq_available() is false: drivers then poll, and say so.
+ * arch_irq_register); when it has none to give, drivers poll, and say so.
  */
 #include <errno.h>
 
 #include "pci.h"
 #include "rt.h"
-
-int arch_msi_alloc(unsigned cpu, uint32_t requester_id, arch_irq_fn fn, void *ctx,
-                   struct arch_msi *msg) __attribute__((weak));
-int arch_msi_free(int handle) __attribute__((weak));
-int arch_irq_register(unsigned line, unsigned flags, arch_irq_fn fn, void *ctx)
-    __attribute__((weak));
-
-bool pci_irq_available(void)
-{
-	return arch_msi_alloc != NULL && arch_msi_free != NULL && arch_irq_register != NULL;
-}
 
 /* The MSI-X table or PBA at (offset, bytes) of BAR bir must fit a valid memory BAR. */
 static bool msix_region_ok(const struct pci_func *f, uint32_t bir, uint64_t offset, uint64_t bytes)
@@ -96,8 +84,6 @@ int pci_msix_route(struct pci_func *f, const struct pci_msix *m, unsigned entry,
 {
 	if (!m->cap || entry >= m->nvec)
 		return -EINVAL;
-	if (!pci_irq_available())
-		return -ENOSYS;
 	struct arch_msi msg;
 	int handle = arch_msi_alloc(0, pci_bdf(f->bus, f->dev, f->fn), fn, ctx, &msg);
 	if (handle < 0)
@@ -116,7 +102,7 @@ void pci_msix_unroute(struct pci_func *f, const struct pci_msix *m, unsigned ent
 	if (!m->cap || entry >= m->nvec)
 		return;
 	mask_entry(f, m, entry, true);
-	if (handle >= 0 && pci_irq_available())
+	if (handle >= 0)
 		arch_msi_free(handle);
 }
 
@@ -137,8 +123,6 @@ int pci_intx_route(struct pci_func *f, void (*fn)(void *), void *ctx)
 {
 	if (f->int_pin < 1 || f->int_pin > 4)
 		return -ENODEV;
-	if (!pci_irq_available())
-		return -ENOSYS;
 	unsigned line, flags;
 	int rc = pci_host_intx(f, &line, &flags);
 	if (rc < 0)

@@ -209,8 +209,6 @@ void pci_msix_unroute(struct pci_func *f, const struct pci_msix *m, unsigned ent
 void pci_msix_enable(struct pci_func *f, const struct pci_msix *m, bool on);
 /* Call fn(ctx) on f's INTx line (shared, level-triggered): the line number, or -errno. */
 int pci_intx_route(struct pci_func *f, void (*fn)(void *), void *ctx);
-/* The arch's interrupt API is linked in: otherwise drivers poll. */
-bool pci_irq_available(void);
 
 /* ---- drivers.c: the explicit driver table ---- */
 extern const struct pci_driver *const pci_drivers[];

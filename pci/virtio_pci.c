@@ -319,10 +319,6 @@ int virtio_pci_irq_setup(struct virtio_pci_dev *d, unsigned nqueues,
                          int (*set_vectors)(struct virtio_pci_dev *d, unsigned nvec))
 {
 	const char *name = d->f->name;
-	if (!pci_irq_available()) {
-		printf("pci %s: no interrupt API linked: the driver polls\n", name);
-		return -ENOSYS;
-	}
 	int rc = irq_choose(d, nqueues, set_vectors);
 	if (rc < 0)
 		printf("pci %s: no interrupt (%d): the driver polls\n", name, rc);

@@ -10,6 +10,7 @@
 #include "noos.h"
 #include "rt.h"
 #include "../mmio/mmio.h"
+#include "../pci/pci.h"
 
 int main(int argc, char **argv);
 
@@ -61,6 +62,7 @@ void rt_boot(struct boot_info *bi)
 
 	/* 7. Buses: virtio-mmio windows from the command line and the device tree. */
 	mmio_init(bi);
+	pci_init(bi); /* PCI: host bridges, functions and BARs, then the drivers */
 
 	/* 8. Run the application; its return value is the VM's exit status. */
 	exit(main(boot_cmdline.argc, boot_cmdline.argv));

@@ -254,6 +254,7 @@ struct virtio_pci_dev {
 	uint32_t legacy_config; /* legacy: where device config starts in BAR 0 */
 	struct pci_msix msix;
 	bool msix_on;
+	int irq_vectors; /* set up by virtio_pci_irq_setup: 0 not yet, else vectors in use */
 	void (*handler)(struct virtio_device *dev, unsigned vector);
 	struct virtio_pci_vector vec[VIRTIO_PCI_MAX_VECTORS];
 };

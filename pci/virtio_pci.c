@@ -318,6 +318,16 @@ static int irq_choose(struct virtio_pci_dev *d, unsigned nqueues,
 int virtio_pci_irq_setup(struct virtio_pci_dev *d, unsigned nqueues,
                          int (*set_vectors)(struct virtio_pci_dev *d, unsigned nvec))
 {
+	/*
+	 * Again after a reset (DEVICE_NEEDS_RESET recovery): the vectors stay
+	 * routed and only the device's vector registers, cleared by the reset,
+	 * are written again; an INTx handler stays registered.
+	 */
+	if (d->irq_vectors > 0) {
+		if (d->msix_on && set_vectors(d, (unsigned)d->irq_vectors) < 0)
+			return -EIO;
+		return d->irq_vectors;
+	}
 	const char *name = d->f->name;
 	int rc = irq_choose(d, nqueues, set_vectors);
 	if (rc < 0)
@@ -326,7 +336,9 @@ int virtio_pci_irq_setup(struct virtio_pci_dev *d, unsigned nqueues,
 		printf("pci %s: MSI-X, %d vector%s\n", name, rc, rc > 1 ? "s" : " shared");
 	else
 		printf("pci %s: INTx on line %d\n", name, rc);
-	return rc < 0 ? rc : (d->msix_on ? rc : 1);
+	if (rc >= 0)
+		d->irq_vectors = d->msix_on ? rc : 1;
+	return rc < 0 ? rc : d->irq_vectors;
 }
 
 static int modern_interrupt_setup(struct virtio_device *dev,

@@ -95,6 +95,8 @@ static inline void mmio_write32(uintptr_t addr, uint32_t v)
 /* dtb.c: read-only helpers over libfdt; every one tolerates a malformed tree. */
 int dtb_validate(const void *fdt, const char **why);
 int dtb_reg(const void *fdt, int node, int index, uint64_t *base, uint64_t *size);
+int dtb_reg_parent(const void *fdt, int node, int parent, int index, uint64_t *base,
+                   uint64_t *size);
 bool dtb_node_enabled(const void *fdt, int node);
 bool dtb_range_device_mapped(uint64_t base, uint64_t size);
 extern unsigned dtb_errors; /* malformed entries skipped while booting */
@@ -177,7 +179,15 @@ uintptr_t gicv3_redist(unsigned cpu);
 void its_cpu_init(unsigned cpu);
 
 /* gic_dtb.c: GIC nodes and interrupt specifiers in the DTB (Linux's arm,gic bindings). */
-int gic_dtb_find(const void *fdt, const struct gic_ops **ops);
+struct dtb_nodes {
+	int gic;        /* the GIC's node, or -1 */
+	int gic_parent; /* its parent node */
+	const struct gic_ops *gic_ops;
+	int timer; /* arm,armv8-timer, or -1 */
+	int cpus;  /* /cpus, or -1 */
+};
+extern struct dtb_nodes dtb_nodes; /* filled once by gic_dtb_scan (arch_irq_init) */
+void gic_dtb_scan(const void *fdt);
 /* One GIC specifier (type, number, flags...) as an INTID and ARCH_IRQ_* flags; -EINVAL if bad. */
 int gic_dtb_decode(const uint32_t *spec_be, unsigned cells, unsigned *intid, unsigned *flags);
 int gic_dtb_trigger(const void *fdt, int gic_node, unsigned intid, unsigned *flags);
@@ -203,7 +213,7 @@ void timer_hook(void);
 
 /* smp.c */
 void cpu_boot_init(void); /* TPIDR_EL1 -> the boot CPU's struct cpu, before anything uses it */
-void cpus_enumerate(const void *fdt);  /* the /cpus nodes, for arch_cpu_present and SMP */
+void cpus_enumerate(const void *fdt, int cpus_node); /* for arch_cpu_present and SMP */
 uint32_t cpu_affinity(uint64_t mpidr); /* MPIDR_EL1 -> Aff3.Aff2.Aff1.Aff0 in 32 bits */
 void ipi_hook(unsigned kind);
 

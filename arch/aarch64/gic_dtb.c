@@ -1,14 +1,18 @@
 /*
  * The GIC in the device tree (Linux's bindings interrupt-controller/
  * arm,gic.yaml and arm,gic-v3.yaml; Devicetree Specification v0.4 2.4,
- * "Interrupts and Interrupt Mapping"): which node is the GIC, what a
- * three-cell GIC specifier means, what trigger the tree gives a line, and
- * the DeviceID an ITS sees for a PCI requester (pci-msi.txt's "msi-map").
+ * "Interrupts and Interrupt Mapping"): which node is the GIC (and, in the
+ * same single walk, the architected timer and /cpus), what a three-cell
+ * GIC specifier means, what trigger the tree gives a line, and the DeviceID
+ * an ITS sees for a PCI requester (pci-msi.txt's "msi-map"). Under TCG a
+ * walk over QEMU's tree costs about a quarter of a millisecond, so boot
+ * makes one.
  *
  * The tree comes from outside the VM: every property's length is checked
  * before its cells are read, and a malformed one is skipped.
  */
 #include <libfdt.h>
+#include <string.h>
 
 #include "aarch64.h"
 #include "gic_reg.h"
@@ -33,21 +37,57 @@ static const struct {
     {"arm,cortex-a7-gic", &gicv2_ops},
 };
 
-/* The first enabled GIC node, or -ENODEV; *ops is its driver. */
-int gic_dtb_find(const void *fdt, const struct gic_ops **ops)
+struct dtb_nodes dtb_nodes = {-1, -1, NULL, -1, -1};
+
+/*
+ * Which of the compatible strings looked for (all "arm,...") the list names
+ * first: an index into known[], TIMER_MATCH, or -1. Most of QEMU's nodes
+ * are virtio,mmio: one prefix compare each.
+ */
+#define TIMER_MATCH 100
+static int match(const char *list, int len)
 {
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		const char *compatible = known[i].compatible;
-		int node = -1;
-		while ((node = fdt_node_offset_by_compatible(fdt, node, compatible)) >= 0) {
-			if (!dtb_node_enabled(fdt, node) ||
-			    !fdt_getprop(fdt, node, "interrupt-controller", NULL))
-				continue;
-			*ops = known[i].ops;
-			return node;
-		}
+	static const char *const timers[] = {"arm,armv8-timer", "arm,armv7-timer"};
+	for (const char *s = list, *end = list + len; s < end; s += strnlen(s, end - s) + 1) {
+		if (strncmp(s, "arm,", 4) != 0)
+			continue;
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(s, known[i].compatible) == 0)
+				return (int)i;
+		for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++)
+			if (strcmp(s, timers[i]) == 0)
+				return TIMER_MATCH;
 	}
-	return -ENODEV;
+	return -1;
+}
+
+static void take_gic(const void *fdt, int node, int parent, int which)
+{
+	if (dtb_nodes.gic >= 0 || !dtb_node_enabled(fdt, node) ||
+	    !fdt_getprop(fdt, node, "interrupt-controller", NULL))
+		return;
+	dtb_nodes.gic = node;
+	dtb_nodes.gic_parent = parent;
+	dtb_nodes.gic_ops = known[which].ops;
+}
+
+/* One walk: the first enabled GIC, the first arm,armv8-timer / armv7-timer, and /cpus. */
+void gic_dtb_scan(const void *fdt)
+{
+	int depth = -1, len, path[MAX_DEPTH]; /* the root is depth 0; path[d]: the node there */
+	for (int node = fdt_next_node(fdt, -1, &depth); node >= 0 && depth < MAX_DEPTH;
+	     node = fdt_next_node(fdt, node, &depth)) {
+		path[depth] = node;
+		const char *name = depth == 1 ? fdt_get_name(fdt, node, NULL) : NULL;
+		if (name && dtb_nodes.cpus < 0 && strcmp(name, "cpus") == 0)
+			dtb_nodes.cpus = node;
+		const char *compat = fdt_getprop(fdt, node, "compatible", &len);
+		int which = compat && len > 0 && compat[len - 1] == '\0' ? match(compat, len) : -1;
+		if (which == TIMER_MATCH && dtb_nodes.timer < 0)
+			dtb_nodes.timer = node;
+		else if (which >= 0 && which != TIMER_MATCH && depth > 0)
+			take_gic(fdt, node, path[depth - 1], which);
+	}
 }
 
 static unsigned spec_flags(uint32_t f)
@@ -240,14 +280,18 @@ int gic_dtb_msi_devid(const void *fdt, int msi_node, uint32_t requester_id, uint
 	return any ? -ENOENT : 0;
 }
 
-/* The index-th interrupt in node's "interrupts", when its parent is this GIC; -ENOENT if none. */
+/*
+ * The index-th interrupt in node's "interrupts", read as this GIC's
+ * specifier; -ENOENT if none. For nodes whose binding makes their
+ * interrupts the GIC's (the architected timer's PPIs): the interrupt-parent
+ * walk up the tree, which libfdt does from the root, is skipped.
+ */
 int gic_dtb_interrupt(const void *fdt, int gic_node, int node, int index, unsigned *intid,
                       unsigned *flags)
 {
 	int len, cells = cells_prop(fdt, gic_node, "#interrupt-cells", -1);
-	uint32_t ph = fdt_get_phandle(fdt, gic_node);
 	const fdt32_t *p = fdt_getprop(fdt, node, "interrupts", &len);
-	if (!p || cells < 3 || ph == 0 || interrupt_parent(fdt, node) != ph)
+	if (!p || cells < 3)
 		return -ENOENT;
 	if (index < 0 || (index + 1) * cells * 4 > len)
 		return -ENOENT;

@@ -26,12 +26,12 @@ static uintptr_t dist, cpuif;
 static unsigned lines;
 static uint8_t cpu_mask[ARCH_MAX_CPUS]; /* each CPU's target bit; written by that CPU */
 
-/* Set or clear `width` bits per INTID in a bank of registers (ICFGR, IPRIORITYR, ITARGETSR). */
+/* Set `width` bits of INTID's field in a bank of registers (ICFGR, IPRIORITYR, ITARGETSR). */
 static void field_write(uintptr_t bank, unsigned intid, unsigned width, uint32_t value)
 {
 	unsigned per_word = 32 / width, shift = (intid % per_word) * width;
 	uintptr_t reg = bank + 4 * (intid / per_word);
-	uint32_t mask = (width == 32 ? ~0u : ((1u << width) - 1)) << shift;
+	uint32_t mask = ((1u << width) - 1) << shift;
 	mmio_write32(reg, (mmio_read32(reg) & ~mask) | (value << shift & mask));
 }
 
@@ -41,11 +41,15 @@ static void v2_enable(unsigned intid, bool on)
 	mmio_write32(reg, 1u << (intid % 32));
 }
 
-/* ICFGR: bit 1 of each INTID's pair is 1 for edge-triggered (4.3.13). SGIs are always edge. */
+/*
+ * A line about to be enabled: its trigger (ICFGR, 4.3.13: bit 1 of the
+ * INTID's pair set = edge; SGIs are always edge) and the one priority.
+ */
 static void v2_configure(unsigned intid, bool edge)
 {
 	if (intid >= GIC_SGI_COUNT)
 		field_write(dist + GICD_ICFGR, intid, 2, edge ? 2 : 0);
+	field_write(dist + GICD_IPRIORITYR, intid, 8, GIC_PRIORITY_DEFAULT);
 }
 
 static void v2_route(unsigned intid, unsigned cpu)
@@ -84,29 +88,24 @@ static int v2_cpu_init(void)
 	mmio_write32(dist + GICD_ICENABLER, ~0u);
 	mmio_write32(dist + GICD_ICPENDR, ~0u);
 	mmio_write32(dist + GICD_ICACTIVER, ~0u);
-	for (unsigned i = 0; i < GIC_SPI_FIRST; i += 4)
-		mmio_write32(dist + GICD_IPRIORITYR + i, GIC_PRIORITY_DEFAULT * 0x01010101u);
 	mmio_write32(cpuif + GICC_PMR, GIC_PRIORITY_MASK_ALL);
 	mmio_write32(cpuif + GICC_BPR, 0);
 	mmio_write32(cpuif + GICC_CTLR, GICC_CTLR_ENABLE);
 	return 0;
 }
 
-/* Every SPI disabled, not pending, level-triggered, default priority, aimed at the boot CPU. */
+/*
+ * Every SPI disabled, not pending, not active. Trigger, priority and target
+ * are set when irq.c enables a line (configure, route): under TCG each
+ * register write is an exit to QEMU, and a bulk pass over all of them would
+ * cost most of a millisecond at boot.
+ */
 static void spis_reset(void)
 {
-	uint8_t boot = mmio_read32(dist + GICD_ITARGETSR) & 0xff;
-	uint32_t targets = (boot ? boot : 1) * 0x01010101u;
 	for (unsigned i = GIC_SPI_FIRST; i < lines; i += 32) {
 		mmio_write32(dist + GICD_ICENABLER + i / 8, ~0u);
 		mmio_write32(dist + GICD_ICPENDR + i / 8, ~0u);
 		mmio_write32(dist + GICD_ICACTIVER + i / 8, ~0u);
-	}
-	for (unsigned i = GIC_SPI_FIRST; i < lines; i += 16)
-		mmio_write32(dist + GICD_ICFGR + i / 4, 0);
-	for (unsigned i = GIC_SPI_FIRST; i < lines; i += 4) {
-		mmio_write32(dist + GICD_IPRIORITYR + i, GIC_PRIORITY_DEFAULT * 0x01010101u);
-		mmio_write32(dist + GICD_ITARGETSR + i, targets);
 	}
 }
 
@@ -155,7 +154,8 @@ static const struct gic_msi *v2m_probe(const void *fdt, int gic_node)
 	{
 		uint64_t base, size;
 		if (fdt_node_check_compatible(fdt, node, "arm,gic-v2m-frame") != 0 ||
-		    !dtb_node_enabled(fdt, node) || dtb_reg(fdt, node, 0, &base, &size) != 0 ||
+		    !dtb_node_enabled(fdt, node) ||
+		    dtb_reg_parent(fdt, node, gic_node, 0, &base, &size) != 0 ||
 		    size < V2M_FRAME_SIZE || !dtb_range_device_mapped(base, V2M_FRAME_SIZE))
 			continue;
 		uint32_t typer = mmio_read32(base + V2M_MSI_TYPER);
@@ -178,8 +178,10 @@ static const struct gic_msi *v2m_probe(const void *fdt, int gic_node)
 static int v2_init(const void *fdt, int node, unsigned *out_lines, const struct gic_msi **msi)
 {
 	uint64_t d, dsize, c, csize;
-	if (dtb_reg(fdt, node, 0, &d, &dsize) != 0 || dtb_reg(fdt, node, 1, &c, &csize) != 0 ||
-	    dsize < GICD_SIZE || csize < GICC_SIZE)
+	int parent = dtb_nodes.gic_parent;
+	if (dtb_reg_parent(fdt, node, parent, 0, &d, &dsize) != 0 ||
+	    dtb_reg_parent(fdt, node, parent, 1, &c, &csize) != 0 || dsize < GICD_SIZE ||
+	    csize < GICC_SIZE)
 		return -EINVAL;
 	if (!dtb_range_device_mapped(d, GICD_SIZE) || !dtb_range_device_mapped(c, GICC_SIZE))
 		return -ERANGE;

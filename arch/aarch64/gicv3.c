@@ -72,15 +72,28 @@ static void v3_enable(unsigned intid, bool on)
 		wait_rwp(dist + GICD_CTLR, GICD_CTLR_RWP);
 }
 
-/* ICFGR: bit 1 of each INTID's pair set = edge-triggered (12.9.9, 12.11.7). */
+/* Set `width` bits of INTID's field in a bank of registers (ICFGR, IPRIORITYR). */
+static void field_write(uintptr_t bank, unsigned intid, unsigned width, uint32_t value)
+{
+	unsigned per_word = 32 / width, shift = (intid % per_word) * width;
+	uintptr_t reg = bank + 4 * (intid / per_word);
+	uint32_t mask = ((1u << width) - 1) << shift;
+	mmio_write32(reg, (mmio_read32(reg) & ~mask) | (value << shift & mask));
+}
+
+/*
+ * A line about to be enabled: its trigger (ICFGR, 12.9.9 and 12.11.7: bit
+ * 1 of the INTID's pair set = edge; SGIs are always edge) and the one
+ * priority. SGIs and PPIs are in this CPU's redistributor.
+ */
 static void v3_configure(unsigned intid, bool edge)
 {
-	if (intid < GIC_SGI_COUNT)
-		return; /* always edge */
-	uintptr_t bank = intid < GIC_SPI_FIRST ? sgi_base() + GICR_ICFGR0 : dist + GICD_ICFGR;
-	uintptr_t reg = bank + 4 * (intid / 16);
-	uint32_t bit = 2u << (2 * (intid % 16));
-	mmio_write32(reg, edge ? (mmio_read32(reg) | bit) : (mmio_read32(reg) & ~bit));
+	bool banked = intid < GIC_SPI_FIRST;
+	uintptr_t base = banked ? sgi_base() : dist;
+	if (intid >= GIC_SGI_COUNT)
+		field_write(base + (banked ? GICR_ICFGR0 : GICD_ICFGR), intid, 2, edge ? 2 : 0);
+	field_write(base + (banked ? GICR_IPRIORITYR0 : GICD_IPRIORITYR), intid, 8,
+	            GIC_PRIORITY_DEFAULT);
 }
 
 static void v3_route(unsigned intid, unsigned cpu)
@@ -189,8 +202,6 @@ static int v3_cpu_init(void)
 	mmio_write32(sgi + GICR_IGROUPR0, ~0u);
 	mmio_write32(sgi + GICR_ICENABLER0, ~0u);
 	wait_rwp(rd + GICR_CTLR, GICR_CTLR_RWP);
-	for (unsigned i = 0; i < GIC_SPI_FIRST; i += 4)
-		mmio_write32(sgi + GICR_IPRIORITYR0 + i, GIC_PRIORITY_DEFAULT * 0x01010101u);
 	int err = cpuif_init();
 	if (err) {
 		printf("gicv3: cpu %u has no system register interface\n", id);
@@ -200,7 +211,12 @@ static int v3_cpu_init(void)
 	return 0;
 }
 
-/* Every SPI group 1, disabled, not pending, level, default priority; routed once ARE is on. */
+/*
+ * Every SPI group 1, disabled, not pending, not active. Trigger, priority
+ * and route are set when irq.c enables a line (configure, route): under
+ * TCG each register write is an exit to QEMU, and a bulk pass over all of
+ * them (IROUTER is 64 bits per SPI) would cost most of a millisecond.
+ */
 static void spis_reset(void)
 {
 	for (unsigned i = GIC_SPI_FIRST; i < lines; i += 32) {
@@ -209,10 +225,6 @@ static void spis_reset(void)
 		mmio_write32(dist + GICD_ICPENDR + i / 8, ~0u);
 		mmio_write32(dist + GICD_ICACTIVER + i / 8, ~0u);
 	}
-	for (unsigned i = GIC_SPI_FIRST; i < lines; i += 16)
-		mmio_write32(dist + GICD_ICFGR + i / 4, 0);
-	for (unsigned i = GIC_SPI_FIRST; i < lines; i += 4)
-		mmio_write32(dist + GICD_IPRIORITYR + i, GIC_PRIORITY_DEFAULT * 0x01010101u);
 	wait_rwp(dist + GICD_CTLR, GICD_CTLR_RWP);
 }
 
@@ -226,7 +238,8 @@ static int parse_regions(const void *fdt, int node)
 		return -EINVAL;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t base, size;
-		if (dtb_reg(fdt, node, (int)i + 1, &base, &size) != 0 ||
+		if (dtb_reg_parent(fdt, node, dtb_nodes.gic_parent, (int)i + 1, &base, &size) !=
+		        0 ||
 		    !dtb_range_device_mapped(base, size))
 			return -EINVAL;
 		regions[region_count++] = (typeof(regions[0])){base, size};
@@ -242,8 +255,9 @@ static int parse_regions(const void *fdt, int node)
 static int v3_init(const void *fdt, int node, unsigned *out_lines, const struct gic_msi **msi)
 {
 	uint64_t d, dsize;
-	if (dtb_reg(fdt, node, 0, &d, &dsize) != 0 || dsize < GICD_SIZE ||
-	    !dtb_range_device_mapped(d, GICD_SIZE) || parse_regions(fdt, node) != 0)
+	if (dtb_reg_parent(fdt, node, dtb_nodes.gic_parent, 0, &d, &dsize) != 0 ||
+	    dsize < GICD_SIZE || !dtb_range_device_mapped(d, GICD_SIZE) ||
+	    parse_regions(fdt, node) != 0)
 		return -EINVAL;
 	dist = d;
 	unsigned rev = (mmio_read32(dist + GICD_PIDR2) >> 4) & 0xf;
@@ -258,9 +272,6 @@ static int v3_init(const void *fdt, int node, unsigned *out_lines, const struct 
 	mmio_write32(dist + GICD_CTLR,
 	             GICD_CTLR_ARE_NS | GICD_CTLR_ENABLE_G1A | GICD_CTLR_ENABLE_G1);
 	wait_rwp(dist + GICD_CTLR, GICD_CTLR_RWP);
-	uint64_t boot = GICD_IROUTER_AFF(cpu_affinity(read_sysreg(mpidr_el1)));
-	for (unsigned i = GIC_SPI_FIRST; i < lines; i++)
-		mmio_write64(dist + GICD_IROUTER + 8 * i, boot);
 	*out_lines = lines;
 	*msi = its_probe(fdt, node);
 	return 0;

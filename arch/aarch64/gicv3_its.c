@@ -472,8 +472,9 @@ const struct gic_msi *its_probe(const void *fdt, int gic_node)
 	{
 		uint64_t base, size;
 		if (fdt_node_check_compatible(fdt, node, "arm,gic-v3-its") != 0 ||
-		    !dtb_node_enabled(fdt, node) || dtb_reg(fdt, node, 0, &base, &size) != 0 ||
-		    size < GITS_SIZE || !dtb_range_device_mapped(base, GITS_SIZE))
+		    !dtb_node_enabled(fdt, node) ||
+		    dtb_reg_parent(fdt, node, gic_node, 0, &base, &size) != 0 || size < GITS_SIZE ||
+		    !dtb_range_device_mapped(base, GITS_SIZE))
 			continue;
 		uint64_t typer = mmio_read64(base + GITS_TYPER);
 		if (!(typer & GITS_TYPER_PHYSICAL))

@@ -120,8 +120,11 @@ static void banked_line_on(unsigned intid, bool edge)
 int arch_irq_init(const struct boot_info *bi)
 {
 	platform_fdt = bi->dtb;
-	if (!platform_fdt || (gic_node = gic_dtb_find(platform_fdt, &gic)) < 0) {
-		gic = NULL;
+	if (platform_fdt)
+		gic_dtb_scan(platform_fdt);
+	gic = dtb_nodes.gic_ops;
+	gic_node = dtb_nodes.gic;
+	if (!gic) {
 		printf("irq: no GIC in the device tree\n");
 		return -ENODEV;
 	}
@@ -134,7 +137,7 @@ int arch_irq_init(const struct boot_info *bi)
 	}
 	if (msi)
 		msi_count = msi->count < MSI_SLOTS ? msi->count : MSI_SLOTS;
-	cpus_enumerate(platform_fdt);
+	cpus_enumerate(platform_fdt, dtb_nodes.cpus);
 	for (unsigned k = 0; k < ARCH_IPI_KINDS; k++)
 		banked_line_on(k, true);
 	return 0;

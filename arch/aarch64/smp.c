@@ -109,10 +109,9 @@ static bool prop_is(const void *fdt, int node, const char *name, const char *val
 }
 
 /* Ids 1.. for the enabled cpu nodes other than the boot CPU that PSCI can start. */
-void cpus_enumerate(const void *fdt)
+void cpus_enumerate(const void *fdt, int parent)
 {
-	int parent = fdt_path_offset(fdt, "/cpus"), node;
-	int cells = parent >= 0 ? fdt_address_cells(fdt, parent) : -1;
+	int node, cells = parent >= 0 ? fdt_address_cells(fdt, parent) : -1;
 	if (cells != 1 && cells != 2)
 		return;
 	unsigned n = 1;

@@ -11,6 +11,7 @@
 #include <libfdt.h>
 
 #include "aarch64.h"
+#include "gic_reg.h"
 #include "rt.h"
 
 #define NS_PER_SEC        1000000000ull
@@ -67,17 +68,9 @@ static uint64_t counter_hz(int node)
 	return read_sysreg(cntfrq_el0) & 0xffffffffu;
 }
 
-static int timer_node(void)
-{
-	int node = fdt_node_offset_by_compatible(platform_fdt, -1, "arm,armv8-timer");
-	if (node < 0)
-		node = fdt_node_offset_by_compatible(platform_fdt, -1, "arm,armv7-timer");
-	return node;
-}
-
 int arch_time_init(void)
 {
-	int node = timer_node();
+	int node = dtb_nodes.timer;
 	cnt_hz = counter_hz(node);
 	if (cnt_hz == 0) {
 		printf("time: the generic timer's frequency is unknown (CNTFRQ_EL0 is 0)\n");
@@ -86,9 +79,10 @@ int arch_time_init(void)
 	ns_per_tick_q32 = q32_ratio(NS_PER_SEC, cnt_hz);
 	ticks_per_ns_q32 = q32_ratio(cnt_hz, NS_PER_SEC);
 	unsigned flags = 0;
-	if (node < 0 || irq_dtb_interrupt(node, TIMER_VIRT_INDEX, &timer_ppi, &flags) != 0) {
+	if (node < 0 || irq_dtb_interrupt(node, TIMER_VIRT_INDEX, &timer_ppi, &flags) != 0 ||
+	    timer_ppi < GIC_SGI_COUNT || timer_ppi >= GIC_SPI_FIRST) {
 		timer_ppi = TIMER_PPI_DEFAULT;
-		printf("time: no virtual timer interrupt in the device tree, using PPI %u\n",
+		printf("time: no virtual timer PPI in the device tree, using INTID %u\n",
 		       timer_ppi);
 	}
 	cnt_base = counter();

@@ -1,7 +1,7 @@
 /*
  * The x86_64 platform as ACPI describes it: CPUs, I/O APICs, ISA interrupt
- * overrides (MADT), PCIe ECAM windows (MCFG), the PM timer and the RTC's
- * century register (FADT).
+ * overrides (MADT, or the MP tables without one), PCIe ECAM windows (MCFG),
+ * the PM timer and the RTC's century register (FADT).
  *
  * acpi.c is portable C with no hardware access: it reads physical memory only
  * through struct acpi_mem, so the same code runs in the guest (identity
@@ -46,6 +46,7 @@ struct acpi_override {
 struct acpi_info {
 	uint64_t rsdp;
 	bool have_madt, have_fadt, have_mcfg;
+	bool have_mptable; /* CPUs and I/O APICs came from MP tables (mptable.c), not a MADT */
 
 	/* MADT */
 	uint64_t lapic_address;
@@ -89,5 +90,14 @@ int acpi_find_rsdp(const struct acpi_mem *m, uint64_t *rsdp);
  * are skipped, warned about and counted in out->rejected.
  */
 int acpi_parse(const struct acpi_mem *m, uint64_t rsdp, struct acpi_info *out);
+
+/*
+ * mptable.c: where there is no MADT, the CPUs, I/O APICs and ISA routes from
+ * the Intel MP tables (MP spec 1.4) into *out, which must be initialised
+ * (zeroed, or filled by acpi_parse). Returns 0, -ENOENT (none) or -EINVAL.
+ */
+int mptable_parse(const struct acpi_mem *m, struct acpi_info *out);
+/* The same from a floating pointer structure at a known address (what the scan found). */
+int mptable_parse_at(const struct acpi_mem *m, uint64_t floating, struct acpi_info *out);
 
 #endif

@@ -2,8 +2,8 @@
  * The machine as ACPI describes it, read once at boot: acpi.c parses, this
  * file gives it memory to read (the boot page tables identity-map the low
  * 4 GiB, where firmware puts its tables) and reports what it rejected.
- * Without usable ACPI noos still boots, on the boot CPU alone with no
- * I/O APIC lines.
+ * Without a MADT it falls back to the MP tables (mptable.c); without those
+ * too noos still boots, on the boot CPU alone with no I/O APIC lines.
  */
 #include <errno.h>
 
@@ -32,18 +32,24 @@ static void report(void *ctx, const char *what, const char *why)
 
 static const struct acpi_mem boot_mem = {.map = identity_map, .warn = report};
 
+/* No MADT: the MP tables, else the boot CPU alone. */
+static void without_madt(const char *why)
+{
+	if (mptable_parse(&boot_mem, &acpi) == 0)
+		return;
+	printf("acpi: %s and no MP table; running on the boot CPU without an I/O APIC\n", why);
+}
+
 const struct acpi_info *platform_init(const struct boot_info *bi)
 {
 	uint64_t rsdp = bi->acpi_rsdp;
-	if (rsdp == 0 && acpi_find_rsdp(&boot_mem, &rsdp) != 0) {
-		printf("acpi: no RSDP; running on the boot CPU without an I/O APIC\n");
-		acpi.nmi_lint = -1;
-		return &acpi;
-	}
-	if (acpi_parse(&boot_mem, rsdp, &acpi) != 0)
-		printf("acpi: unusable tables; running on the boot CPU without an I/O APIC\n");
+	acpi.nmi_lint = -1;
+	if (rsdp == 0 && acpi_find_rsdp(&boot_mem, &rsdp) != 0)
+		without_madt("no RSDP");
+	else if (acpi_parse(&boot_mem, rsdp, &acpi) != 0)
+		without_madt("unusable tables");
 	else if (!acpi.have_madt)
-		printf("acpi: no MADT; running on the boot CPU without an I/O APIC\n");
+		without_madt("no MADT");
 	if (acpi.cpus_dropped)
 		printf("acpi: %u CPU entries ignored (duplicates, or beyond %d)\n",
 		       acpi.cpus_dropped, ARCH_MAX_CPUS);

@@ -1,11 +1,15 @@
 /*
- * libFuzzer target for arch/x86_64/acpi.c: the input is physical memory from
- * address 0 up, its first 4 bytes say where the RSDP is. With the low bit of
- * byte 4 set, the harness first repairs the checksums of the RSDP, the root
- * table and every table the root lists (as a valid firmware would have them),
- * so the fuzzer reaches the MADT/MCFG/FADT parsers instead of stopping at a
- * checksum; with it clear, the damage stays and the rejection paths run.
+ * libFuzzer target for arch/x86_64/acpi.c and mptable.c. The input is
+ * physical memory from address 0 up, after a 5-byte prefix: 4 bytes say
+ * where the RSDP is, and with the low bit of the fifth set the harness first
+ * repairs the checksums of the RSDP, the root table and every table the root
+ * lists (as a valid firmware would have them), so the fuzzer reaches the
+ * MADT/MCFG/FADT parsers instead of stopping at a checksum; with it clear,
+ * the damage stays and the rejection paths run. The same memory is then
+ * read as MP tables, the floating pointer at that same address (repaired
+ * likewise, signatures included, in the same mode).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,6 +74,26 @@ static void fix_all(uint64_t rsdp)
 	}
 }
 
+static void put(uint64_t at, const void *v, size_t n)
+{
+	if (at < mem_size && mem_size - at >= n)
+		memcpy(mem + at, v, n);
+}
+
+/*
+ * MP spec 4.1/4.2: signatures, no default configuration, then the floating
+ * pointer's checksum and its table's, so the entry walk gets the inputs.
+ */
+static void fix_mp(uint64_t floating)
+{
+	uint64_t table = rd32(floating + 4);
+	put(floating, "_MP_", 4);
+	put(floating + 11, "", 1);
+	put(table, "PCMP", 4);
+	fix_sum(floating, 16, floating + 10);
+	fix_sum(table, rd32(table + 4) & 0xffff, table + 7);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 5)
@@ -97,6 +121,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	uint64_t found;
 	acpi_find_rsdp(&m, &found);
+	/* The same memory as MP tables, the floating pointer where the RSDP was said to be. */
+	if (repair)
+		fix_mp(rsdp);
+	memset(&info, 0, sizeof(info));
+	if (mptable_parse_at(&m, rsdp, &info) == 0 &&
+	    (info.cpu_count > ARCH_MAX_CPUS || info.ioapic_count > ACPI_MAX_IOAPICS ||
+	     info.iso_count > ACPI_MAX_OVERRIDES))
+		abort();
 	free(mem);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * arch/x86_64/acpi.c against synthetic firmware tables in a fake physical
+ * arch/x86_64/acpi.c and mptable.c against synthetic firmware tables in a fake physical
  * memory: a well-formed set parses to the expected machine, and each kind of
  * damage (checksums, lengths, pointers, entry lengths, limits) is rejected
  * without reading outside what was checked (the build runs under ASan).
@@ -400,6 +400,84 @@ static void test_mcfg_and_fadt(void)
 	CHECK(acpi_parse(&fake, RSDP_AT, &a) == 0 && a.pm_timer_port == 0 && a.no_cmos_rtc);
 }
 
+/* ---- MP tables (mptable.c), as qboot writes them on microvm with acpi=off ---- */
+
+#define MPF_AT 0x9fc00
+#define MPC_AT 0x9fc10
+
+static uint32_t mp_entry(uint32_t off, const uint8_t *e, unsigned len)
+{
+	memcpy(mem + MPC_AT + off, e, len);
+	return off + len;
+}
+
+/* 2 enabled CPUs and a disabled one, an ISA bus, one I/O APIC, IRQ 0 -> pin 2. */
+static uint32_t good_mp_entries(void)
+{
+	uint32_t off = 44;
+	const uint8_t cpu0[20] = {0, 0, 0x14, 3}, cpu1[20] = {0, 1, 0x14, 1},
+	              cpu2[20] = {0, 2, 0x14, 0};
+	const uint8_t bus[8] = {1, 0, 'I', 'S', 'A', ' ', ' ', ' '};
+	const uint8_t io[8] = {2, 3, 0x11, 1, 0x00, 0x00, 0xc0, 0xfe};
+	const uint8_t irq0[8] = {3, 0, 0, 0, 0, 0, 3, 2}, irq9[8] = {3, 0, 0x0f, 0, 0, 9, 3, 9};
+	off = mp_entry(off, cpu0, 20);
+	off = mp_entry(off, cpu1, 20);
+	off = mp_entry(off, cpu2, 20);
+	off = mp_entry(off, bus, 8);
+	off = mp_entry(off, io, 8);
+	off = mp_entry(off, irq0, 8);
+	return mp_entry(off, irq9, 8);
+}
+
+static void mp_seal(uint32_t len)
+{
+	memcpy(mem + MPF_AT, "_MP_", 4);
+	put32(MPF_AT + 4, MPC_AT);
+	mem[MPF_AT + 8] = 1;
+	fix_sum(MPF_AT, 16, MPF_AT + 10);
+	memcpy(mem + MPC_AT, "PCMP", 4);
+	put16(MPC_AT + 4, (uint16_t)len);
+	put16(MPC_AT + 34, 0); /* qboot's entry count: the parser must walk by length */
+	put32(MPC_AT + 36, 0xfee00000);
+	fix_sum(MPC_AT, len, MPC_AT + 7);
+}
+
+static void test_mptable(void)
+{
+	struct acpi_info a;
+	memset(mem, 0, MEM_SIZE);
+	mp_seal(good_mp_entries());
+	memset(&a, 0, sizeof(a));
+	CHECK(mptable_parse(&fake, &a) == 0 && a.have_mptable && a.rejected == 0);
+	CHECK(a.cpu_count == 2 && a.cpu_apic_id[0] == 0 && a.cpu_apic_id[1] == 1);
+	CHECK(a.ioapic_count == 1 && a.ioapic[0].address == 0xfec00000 && a.ioapic[0].id == 3);
+	CHECK(a.iso_count == 2 && a.iso[0].isa_irq == 0 && a.iso[0].gsi == 2);
+	CHECK(a.iso[1].isa_irq == 9 && a.iso[1].flags == 0x0f);
+	CHECK(a.lapic_address == 0xfee00000 && a.pcat_compat);
+
+	mem[MPC_AT + 50] ^= 1; /* table checksum */
+	memset(&a, 0, sizeof(a));
+	CHECK(mptable_parse(&fake, &a) == -EINVAL && a.cpu_count == 0);
+
+	memset(mem, 0, MEM_SIZE); /* an entry running past the table's length */
+	uint32_t len = good_mp_entries();
+	mp_seal(len - 4);
+	memset(&a, 0, sizeof(a));
+	CHECK(mptable_parse(&fake, &a) == 0 && a.cpu_count == 2 && a.iso_count == 1);
+	CHECK(a.rejected == 1);
+
+	memset(mem, 0, MEM_SIZE); /* an unknown entry type stops the walk */
+	len = good_mp_entries();
+	mem[MPC_AT + 44 + 20] = 0x99;
+	mp_seal(len);
+	memset(&a, 0, sizeof(a));
+	CHECK(mptable_parse(&fake, &a) == 0 && a.cpu_count == 1 && a.rejected == 1);
+
+	memset(mem, 0, MEM_SIZE);
+	memset(&a, 0, sizeof(a));
+	CHECK(mptable_parse(&fake, &a) == -ENOENT);
+}
+
 int main(void)
 {
 	mem = calloc(1, MEM_SIZE);
@@ -413,6 +491,7 @@ int main(void)
 	test_bad_madt_entries();
 	test_limits();
 	test_mcfg_and_fadt();
+	test_mptable();
 	free(mem);
 	return check_report("acpi");
 }

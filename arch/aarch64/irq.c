@@ -108,11 +108,17 @@ const char *arch_irq_describe(void)
 
 /* ---- set-up ---- */
 
-/* Enable one SGI/PPI on this CPU and on every CPU that comes online later. */
-static void banked_line_on(unsigned intid, bool edge)
+/* An SGI/PPI that every CPU coming online enables too (irq_cpu_init). */
+static void banked_record(unsigned intid, bool edge)
 {
 	banked_on |= 1u << intid;
 	banked_edge = edge ? banked_edge | 1u << intid : banked_edge & ~(1u << intid);
+}
+
+/* Enable one SGI/PPI on this CPU and on every CPU that comes online later. */
+static void banked_line_on(unsigned intid, bool edge)
+{
+	banked_record(intid, edge);
 	gic->configure(intid, edge);
 	gic->enable(intid, true);
 }
@@ -245,10 +251,8 @@ static struct handlers *line_open(unsigned line, unsigned flags, int *err)
 		lines[i] = (struct handlers){.used = true, .flags = flags};
 		line_slot[line] = (uint8_t)(i + 1);
 		bool edge = flags & ARCH_IRQ_EDGE;
-		if (line < GIC_SPI_FIRST) {
-			banked_on |= 1u << line;
-			banked_edge = edge ? banked_edge | 1u << line : banked_edge & ~(1u << line);
-		}
+		if (line < GIC_SPI_FIRST)
+			banked_record(line, edge);
 		gic->configure(line, edge);
 		gic->route(line, 0);
 		return &lines[i];

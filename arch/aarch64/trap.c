@@ -197,6 +197,10 @@ void aarch64_trap(struct trap_frame *tf)
 	}
 	if (group == VEC_GROUP_CUR_SP0 && type == VEC_TYPE_SYNC && recover_probe(tf))
 		return;
+	if (group == VEC_GROUP_CUR_SPX && type == VEC_TYPE_IRQ)
+		panic_trap(tf,
+		           "IRQ on the exception stack: interrupts unmasked in a handler, pc %#lx",
+		           tf->elr);
 	if (group == VEC_GROUP_CUR_SPX)
 		printf("\nnoos: exception while handling an exception (on the exception stack)\n");
 	if (group >= VEC_GROUP_LOWER_A64)

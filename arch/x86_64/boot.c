@@ -149,7 +149,8 @@ void arch_boot(uint32_t protocol, uint32_t info)
 	else
 		parse_multiboot2((const void *)(uintptr_t)info);
 	reserve((uintptr_t)__image_start, (uintptr_t)__image_end - (uintptr_t)__image_start);
-	reserve(0, 4096); /* real-mode IVT/BDA page; also keeps the null page out */
+	reserve(0, 4096);            /* real-mode IVT/BDA page; also keeps the null page out */
+	platform_save_bda();         /* the BIOS data area's EBDA pointer, for the ACPI/MP scans */
 	x86_smp_reserve(&boot_info); /* the AP start-up page below 1 MiB (smp.c) */
 	arch_trap_init();
 	rt_boot(&boot_info);

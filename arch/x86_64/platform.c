@@ -1,7 +1,7 @@
 /*
  * The machine as ACPI describes it, read once at boot: acpi.c parses, this
- * file gives it memory to read (the boot page tables identity-map the low
- * 4 GiB, where firmware puts its tables) and reports what it rejected.
+ * file gives it memory to read (the low 4 GiB, where firmware puts its
+ * tables, are identity-mapped) and reports what it rejected.
  * Without a MADT it falls back to the MP tables (mptable.c); without those
  * too noos still boots, on the boot CPU alone with no I/O APIC lines.
  */
@@ -11,15 +11,29 @@
 #include "rt.h"
 #include "x86.h"
 
-/* Only the low 4 GiB are mapped while booting (entry.S). */
 #define IDENTITY_LIMIT (4ull << 30)
 
-static struct acpi_info acpi;
+#define BDA_EBDA_SEGMENT 0x40e /* BIOS data area: the EBDA's segment (ACPI 5.2.5.1) */
 
+static struct acpi_info acpi;
+static uint16_t bda_ebda_segment; /* saved by arch_boot while page 0 is still mapped */
+
+void platform_save_bda(void)
+{
+	bda_ebda_segment = *(const volatile uint16_t *)BDA_EBDA_SEGMENT;
+}
+
+/*
+ * The low 4 GiB, identity-mapped by the boot tables and by arch_mmu_init's
+ * alike, except page 0, which the latter leaves unmapped to catch null
+ * pointers: the one word the scanners read there comes from the saved copy.
+ */
 static const void *identity_map(void *ctx, uint64_t phys, uint64_t len)
 {
 	(void)ctx;
-	if (phys >= IDENTITY_LIMIT || len > IDENTITY_LIMIT - phys)
+	if (phys == BDA_EBDA_SEGMENT && len == 2)
+		return &bda_ebda_segment;
+	if (phys < 4096 || phys >= IDENTITY_LIMIT || len > IDENTITY_LIMIT - phys)
 		return NULL;
 	return (const void *)(uintptr_t)phys;
 }

@@ -39,11 +39,12 @@ static uint64_t tramp_page;
 /* Shared with trampoline.S. */
 uint32_t ap_ticket, ap_stack_count;
 uint64_t ap_stack_tops[AP_MAX];
+uint64_t ap_kernel_cr3; /* the page tables APs switch to once in 64-bit mode */
 static uintptr_t emergency_tops[ARCH_MAX_CPUS]; /* by CPU id */
 extern char tramp_start[], tramp_end[], tramp_gdtr[], tramp_pm32[];
 extern char tramp_cr0[], tramp_cr3[], tramp_cr4[], tramp_efer[];
 extern const uint32_t tramp_gdt_offset, tramp_protected_offset;
-extern char boot_stack_top[];
+extern char boot_stack_top[], boot_pml4[];
 
 /* The boot CPU's control state, which every AP copies. */
 static struct {
@@ -133,9 +134,9 @@ static void put32(char *field, uint64_t v)
 
 static int trampoline_install(void)
 {
-	uint64_t cr3 = read_cr3();
-	if (!tramp_page || cr3 >= (4ull << 30))
-		return -ENOMEM; /* no low page, or page tables the 32-bit step cannot load */
+	if (!tramp_page)
+		return -ENOMEM;
+	ap_kernel_cr3 = read_cr3();
 	bsp_state.cr0 = read_cr0();
 	bsp_state.cr4 = read_cr4();
 	bsp_state.efer = rdmsr(MSR_EFER) & ~EFER_LMA;
@@ -145,7 +146,7 @@ static int trampoline_install(void)
 	put32(tramp_gdtr + 2, tramp_page + tramp_gdt_offset);
 	put32(tramp_pm32, tramp_page + tramp_protected_offset);
 	put32(tramp_cr0, bsp_state.cr0);
-	put32(tramp_cr3, cr3);
+	put32(tramp_cr3, (uintptr_t)boot_pml4); /* the image is below 4 GiB */
 	put32(tramp_cr4, bsp_state.cr4 & ~CR4_PCIDE);
 	put32(tramp_efer, bsp_state.efer);
 	put32(tramp_efer + 4, bsp_state.efer >> 32);
@@ -179,6 +180,19 @@ static bool init_needs_delay(void)
 	return !(r[2] & CPUID1_ECX_HYPERVISOR) && family < 6;
 }
 
+/* Up to SIPI_DELAY_US for every AP to reach ap_start64 (take its stack ticket). */
+static bool all_started(unsigned n)
+{
+	uint64_t end = arch_time_ns() + SIPI_DELAY_US * 1000ull;
+	do {
+		if (__atomic_load_n(&ap_ticket, __ATOMIC_ACQUIRE) >= n - 1)
+			return true;
+		cpu_pause();
+	} while (arch_time_ns() < end);
+	return false;
+}
+
+/* INIT, then STARTUP, and a second STARTUP only if some AP has not started by then. */
 static void send_startup(unsigned n)
 {
 	for (unsigned i = 1; i < n; i++)
@@ -188,7 +202,8 @@ static void send_startup(unsigned n)
 		for (unsigned i = 1; i < n; i++)
 			if (!__atomic_load_n(&online[i], __ATOMIC_ACQUIRE))
 				apic_send_sipi(cpus[i].hw_id, (uint8_t)(tramp_page >> 12));
-		x86_delay_us(SIPI_DELAY_US);
+		if (all_started(n))
+			return;
 	}
 }
 
@@ -229,7 +244,7 @@ int arch_smp_start(arch_cpu_entry entry)
 		return 1;
 	int err = trampoline_install();
 	if (err) {
-		printf("smp: no trampoline page below 1 MiB with usable page tables (%d)\n", err);
+		printf("smp: no free page below 1 MiB for the AP trampoline (%d)\n", err);
 		return 1;
 	}
 	ap_entry = entry;

@@ -3,8 +3,11 @@
  * STARTUP IPI starts an AP in real mode at CS = page << 8, IP = 0, so this
  * position-independent blob is copied to a page below 1 MiB (smp.c) and its
  * data block filled in. It goes to protected mode on its own GDT, turns on
- * paging with the boot CPU's CR3/CR4/EFER (entering compatibility mode) and
- * jumps to ap_start64 in the image, which takes a stack and calls C.
+ * paging with the boot CPU's CR4/EFER on entry.S's boot page tables (they
+ * identity-map the low 4 GiB executable, this page included, where noos's
+ * own tables map RAM no-execute), enters compatibility mode and jumps to
+ * ap_start64 in the image. That switches to the boot CPU's current page
+ * tables, takes a stack and calls C.
  *
  * The trampoline GDT's 0x08 (64-bit code) and 0x10 (data) selectors match
  * trap.c's GDT, so the segment registers stay valid when C loads that one.
@@ -94,6 +97,9 @@ tramp_protected_offset:
 	.code64
 	.global ap_start64
 ap_start64:
+	mov ap_kernel_cr3(%rip), %rax   /* before any stack: it may lie above 4 GiB */
+	and $~0xfff, %rax
+	mov %rax, %cr3
 	mov $0x10, %eax
 	mov %eax, %ds
 	mov %eax, %es

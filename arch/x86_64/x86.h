@@ -205,6 +205,7 @@ struct acpi_info;
 void x86_cpu_tables_load(unsigned cpu, uintptr_t emergency_stack_top);
 
 /* platform.c: the ACPI view of the machine (never NULL after platform_init). */
+void platform_save_bda(void); /* from arch_boot, before page 0 is unmapped */
 const struct acpi_info *platform_init(const struct boot_info *bi);
 const struct acpi_info *platform(void);
 

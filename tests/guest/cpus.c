@@ -7,6 +7,10 @@
  * its own struct cpu and that it runs on its own stack, and bumps an atomic
  * counter. Prints "cpus: ok N" and returns 0, or prints FAIL lines and
  * returns 1. A CPU that never answers fails after a timeout.
+ *
+ * The test owns the IPI hook while it runs (rt's dispatcher is replaced:
+ * nothing here unmaps memory, so no TLB shootdown needs it) and clears it
+ * when done; main returns right after.
  */
 #include <errno.h>
 #include <stdio.h>

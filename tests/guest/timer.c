@@ -7,7 +7,8 @@
  * Lateness is printed, never checked: under TCG a vCPU may be descheduled
  * for as long as the host likes. Prints "timer: ok" and returns 0, or FAIL
  * lines and 1. A timer that never fires leaves the CPU halted: the harness's
- * timeout fails the test then.
+ * timeout fails the test then. Like cpus.c, it owns the timer and IPI hooks
+ * while it runs.
  */
 #include <stdio.h>
 

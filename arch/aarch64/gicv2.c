@@ -124,6 +124,8 @@ static int v2m_setup(unsigned index, unsigned cpu, uint32_t requester_id, struct
 		return -EINVAL;
 	v2_configure(intid, true); /* a message is an edge */
 	v2_route(intid, cpu);
+	/* A message written after the last owner's teardown may have left it pending. */
+	mmio_write32(dist + GICD_ICPENDR + 4 * (intid / 32), 1u << (intid % 32));
 	v2_enable(intid, true);
 	msg->address = v2m.frame + V2M_MSI_SETSPI_NS;
 	msg->data = intid;

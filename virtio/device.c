@@ -240,13 +240,18 @@ static void queues_free(struct virtio_device *dev)
 
 /* ---- interrupts ---- */
 
-/* A configuration change (§2.5) may carry DEVICE_NEEDS_RESET: note it, handle it outside. */
+/*
+ * A configuration change (§2.5) may carry DEVICE_NEEDS_RESET: note it, handle
+ * it outside. Either way the driver hears of it (virtio-net's link status).
+ */
 static void config_interrupt(struct virtio_device *dev)
 {
-	if (!(dev->ops->get_status(dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) || dev->needs_reset)
-		return;
-	dev->needs_reset = true;
-	printf("%s: device signals DEVICE_NEEDS_RESET\n", dev->name);
+	if ((dev->ops->get_status(dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) && !dev->needs_reset) {
+		dev->needs_reset = true;
+		printf("%s: device signals DEVICE_NEEDS_RESET\n", dev->name);
+	}
+	if (dev->driver && dev->driver->config_changed)
+		dev->driver->config_changed(dev);
 }
 
 /*

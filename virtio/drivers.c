@@ -10,9 +10,22 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "net_reg.h"
 #include "virtio.h"
 
 static const struct virtio_driver drivers[] = {
+    {
+        .device_id = VIRTIO_ID_NET,
+        .name = "virtio-net",
+        /* §5.1.3; no GSO (frames stay within one buffer), no MQ, no receive filtering. */
+        .features = (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+                    (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+                    (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_NET_F_CTRL_VQ) |
+                    (1ull << VIRTIO_NET_F_GUEST_ANNOUNCE),
+        .probe = virtio_net_probe,
+        .remove = virtio_net_remove,
+        .config_changed = virtio_net_config_changed,
+    },
     {
         .device_id = VIRTIO_ID_RNG,
         .name = "virtio-rng",

@@ -277,6 +277,8 @@ struct virtio_driver {
 	int (*probe)(
 	    struct virtio_device *dev); /* queues, buffers; DRIVER_OK via virtio_device_ready */
 	void (*remove)(struct virtio_device *dev); /* optional: release what probe took */
+	/* Optional, interrupt context: the device signalled a configuration change (§2.5). */
+	void (*config_changed)(struct virtio_device *dev);
 };
 /* A bus found a device: find its driver and start it. 0, -ENODEV without driver, or -errno. */
 int virtio_device_found(struct virtio_device *dev);
@@ -287,5 +289,142 @@ struct virtio_device *virtio_device_at(unsigned i); /* devices found, in order; 
 /* rng.c: virtio-rng (§5.4), an entropy source for rt/random.c. */
 int virtio_rng_probe(struct virtio_device *dev);
 void virtio_rng_remove(struct virtio_device *dev);
+
+/*
+ * net.c: virtio-net (§5.1), one struct vnet per device, for the layer above
+ * (net/netif.c) to attach to. It hands up received frames in the buffers
+ * the device wrote (the layer above may keep a buffer and give it back
+ * later: no copy), takes frames to send as scatter-gather lists with an
+ * optional partial checksum for the device to complete, and reports link
+ * changes. Received buffers are checked by vnet_rx_check (net_hdr.c) before
+ * anything else looks at them; what fails is dropped and counted.
+ *
+ * Concurrency: vnet_poll_rx and vnet_refill run in one thread per device
+ * (the layer above's service thread); vnet_transmit, vnet_reap_tx and
+ * vnet_check are serialised by the caller (net/ holds lwIP's core lock), so
+ * the transmit ring has no lock of its own and completions are reaped by
+ * whoever holds it, never waited for; vnet_rx_release is lock-free and may
+ * be called from any thread; the client's wake hook runs in interrupt context.
+ */
+#ifndef VNET_MAX_DEVICES
+#define VNET_MAX_DEVICES 8 /* host tests make more */
+#endif
+#define VNET_RX_BUF_BYTES  2048 /* one receive buffer, client area included */
+#define VNET_RX_CLIENT     64   /* bytes at the start of each buffer the client may use */
+#define VNET_TX_MAX_SG     16   /* pieces of one transmitted frame */
+#define VNET_NO_CSUM       0xffff
+
+struct vnet;
+
+/* A received frame as the driver hands it up. */
+struct vnet_rx {
+	void *buf;       /* the buffer; its first VNET_RX_CLIENT bytes are the client's */
+	uint8_t *frame;  /* the Ethernet frame (destination address first), inside buf */
+	uint32_t len;    /* frame bytes: ETH_HDR_LEN..ETH_FRAME_MAX */
+	bool csum_valid; /* L4 checksum known good: DATA_VALID, or a partial one completed */
+};
+
+/* A frame to send: its pieces, and where the device should complete a checksum. */
+struct vnet_tx {
+	const struct virtq_sg *sg;
+	unsigned nsg;         /* 1..VNET_TX_MAX_SG */
+	uint16_t csum_start;  /* VNET_NO_CSUM, or the offset where checksumming starts (§5.1.6.2) */
+	uint16_t csum_offset; /* where, after csum_start, the checksum goes */
+	void *token;          /* handed back to the client's sent() when the device is done */
+};
+
+/* What the layer above provides when it attaches. */
+struct vnet_client {
+	/* Interrupt context, or any thread: there may be work (poll) or a configuration change. */
+	void (*wake)(void *ctx);
+	/*
+	 * From vnet_poll_rx: a good frame. Return true to keep rx->buf (and give
+	 * it back with vnet_rx_release), false to let the driver reuse it now.
+	 */
+	bool (*receive)(void *ctx, const struct vnet_rx *rx);
+	/* From vnet_transmit / vnet_reap_tx / vnet_check: the device is done with token's frame. */
+	void (*sent)(void *ctx, void *token);
+};
+
+struct vnet_stats {
+	uint64_t rx_frames, rx_bytes;
+	uint64_t rx_truncated;      /* shorter than header + Ethernet header */
+	uint64_t rx_oversized;      /* longer than ETH_FRAME_MAX, or spread over several buffers */
+	uint64_t rx_bad_header;     /* GSO we never negotiated, num_buffers 0, csum fields outside */
+	uint64_t rx_csum_completed; /* NEEDS_CSUM frames whose checksum the driver completed */
+	uint64_t rx_csum_unasked;   /* of those, sent although GUEST_CSUM was not negotiated */
+	uint64_t rx_csum_valid;     /* DATA_VALID frames */
+	uint64_t rx_refills, rx_starved; /* refill batches; polls that found no buffer posted */
+	uint64_t tx_frames, tx_bytes;
+	uint64_t tx_csum_offloaded; /* frames whose checksum the device completes */
+	uint64_t tx_ring_full;      /* transmits refused: no descriptor free after reaping */
+	uint64_t tx_bad;            /* transmits refused: empty, too long, too many pieces */
+	uint64_t link_changes, announces, resets;
+};
+
+/* Receive buffers, their offsets: the client area, then the header right before the frame. */
+#define VNET_RX_FRAME_OFF 78 /* frame start: the IP header lands 4-byte aligned */
+
+unsigned vnet_count(void);
+struct vnet *vnet_at(unsigned i); /* NULL past the end */
+const char *vnet_name(const struct vnet *n);
+void vnet_mac(const struct vnet *n, uint8_t mac[6]);
+bool vnet_tx_csum(const struct vnet *n);   /* the device completes partial checksums */
+bool vnet_link_up(struct vnet *n);         /* STATUS's LINK_UP; up without VIRTIO_NET_F_STATUS */
+bool vnet_config_event(struct vnet *n);    /* a configuration interrupt since the last call */
+bool vnet_announce_wanted(struct vnet *n); /* the device asks for gratuitous packets (§5.1.6.5.4) */
+int vnet_announce_done(struct vnet *n);    /* acknowledge them on the control queue */
+bool vnet_interrupts(const struct vnet *n); /* false: nothing wakes the client, it must poll */
+const struct vnet_stats *vnet_stats(const struct vnet *n);
+unsigned vnet_rx_buffers(const struct vnet *n, unsigned *posted, unsigned *free_);
+/* Attach the client and post the receive buffers; 0, -EBUSY (attached), -ENOMEM, -EIO. */
+int vnet_attach(struct vnet *n, const struct vnet_client *c, void *ctx);
+/* Hand up to `budget` received frames to the client; how many buffers were taken. */
+int vnet_poll_rx(struct vnet *n, int budget);
+/* Post the free buffers (in one batch, one notification) when enough have gathered. */
+void vnet_refill(struct vnet *n);
+/* Ask for an interrupt at the next received frame; false when frames are waiting already. */
+bool vnet_rx_arm(struct vnet *n);
+void vnet_rx_release(struct vnet *n, void *buf);
+/* 0; -EINVAL / -EMSGSIZE (bad frame), -ENOSPC (ring full), -EIO (device down): not sent. */
+int vnet_transmit(struct vnet *n, const struct vnet_tx *tx);
+void vnet_reap_tx(struct vnet *n);
+/* Recover from DEVICE_NEEDS_RESET (virtio_device_check); 0, or -EIO when given up on. */
+int vnet_check(struct vnet *n);
+int virtio_net_probe(struct virtio_device *dev);
+void virtio_net_remove(struct virtio_device *dev);
+void virtio_net_config_changed(struct virtio_device *dev);
+
+/* net_hdr.c: the per-packet header (§5.1.6), checked and built apart from the device. */
+struct virtio_net_hdr; /* net_reg.h */
+struct vnet_hdr_cfg {
+	uint32_t hdr_len; /* 12, or 10 for legacy devices without MRG_RXBUF */
+	bool mrg_rxbuf;   /* num_buffers is meaningful */
+	bool guest_csum;  /* VIRTIO_NET_F_GUEST_CSUM negotiated */
+};
+enum vnet_rx_verdict {
+	VNET_RX_OK,
+	VNET_RX_TRUNCATED,  /* header or Ethernet header incomplete */
+	VNET_RX_OVERSIZED,  /* frame longer than ETH_FRAME_MAX */
+	VNET_RX_MULTI,      /* num_buffers > 1: the frame continues in more buffers */
+	VNET_RX_BAD_HEADER, /* a header value that cannot be right */
+};
+struct vnet_rx_info {
+	uint32_t frame_len;
+	uint16_t num_buffers; /* buffers this frame occupies (1 without MRG_RXBUF) */
+	bool csum_valid, csum_completed, csum_unasked, data_valid;
+};
+/*
+ * Check the header and frame the device wrote: `used` bytes at hdr, the
+ * header then the frame. A partial checksum (NEEDS_CSUM) is completed in
+ * place. Returns the verdict; *info is filled for VNET_RX_OK and MULTI.
+ */
+enum vnet_rx_verdict vnet_rx_check(const struct vnet_hdr_cfg *cfg, uint8_t *hdr, uint32_t used,
+                                   struct vnet_rx_info *info);
+/* Fill a transmit header: no offload, or a partial checksum at csum_start + csum_offset. */
+void vnet_tx_hdr(struct virtio_net_hdr *h, uint16_t csum_start, uint16_t csum_offset);
+/* RFC 1071 ones-complement sum of len bytes as big-endian 16-bit words, added to sum. */
+uint32_t vnet_csum_add(uint32_t sum, const uint8_t *p, uint32_t len);
+uint16_t vnet_csum_fold(uint32_t sum); /* folded to 16 bits, not inverted */
 
 #endif

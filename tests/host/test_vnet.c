@@ -1,0 +1,671 @@
+/*
+ * virtio/net.c and net_hdr.c against the fake transport: feature
+ * negotiation and header sizes (modern, mergeable, legacy), the receive
+ * header checks (truncated, oversized, multi-buffer, bad GSO and checksum
+ * offsets, num_buffers 0), completing partial checksums (also when GUEST_CSUM
+ * was not negotiated), buffers kept by the client and refilled in batches,
+ * a starved ring recovering, transmit headers and completions, a full
+ * transmit ring, link status, the control queue, DEVICE_NEEDS_RESET with
+ * buffers held across it, and a device that misbehaves.
+ */
+#include <stdio.h>
+
+#include "net_reg.h"
+#include "virtio_fake.h"
+
+#define F(bit) (1ull << (bit))
+
+/* What net.c expects from the rest of noos. */
+static uint64_t fake_ns;
+uint64_t arch_time_ns(void)
+{
+	return fake_ns += 1000000; /* every look at the clock: 1 ms later */
+}
+
+static int random_result = 6;
+long noos_random(void *buf, size_t len)
+{
+	memset(buf, 0xab, len);
+	return random_result;
+}
+
+/* A fresh device for every setup: the driver keeps its state per device (resets included). */
+static struct fake fakes[32];
+static unsigned nfakes;
+#define f (fakes[nfakes - 1])
+static struct virtio_transport_ops ops; /* fake ops with a control-queue answering notify */
+static struct vnet *n;
+
+/* ---- device side ---- */
+
+/* The writable (or readable) pieces of the next available buffer of queue q. */
+struct piece {
+	uint8_t *p;
+	uint32_t len;
+	bool write;
+};
+static unsigned take(struct sim *s, uint16_t *head_out, struct piece *pc, unsigned max)
+{
+	if (s->last_avail == s->avail->idx)
+		return 0;
+	uint16_t head = s->avail->ring[s->last_avail++ & (s->size - 1)];
+	struct virtq_desc *table = s->desc, *d = &s->desc[head];
+	unsigned limit = s->size, i = head, k = 0;
+	if (d->flags & VIRTQ_DESC_F_INDIRECT) {
+		table = phys_to_virt(d->addr);
+		limit = d->len / 16;
+		i = 0;
+	}
+	for (;;) {
+		d = &table[i];
+		if (k < max)
+			pc[k++] = (struct piece){phys_to_virt(d->addr), d->len,
+			                         (d->flags & VIRTQ_DESC_F_WRITE) != 0};
+		if (!(d->flags & VIRTQ_DESC_F_NEXT) || k >= limit)
+			break;
+		i = d->next;
+	}
+	*head_out = head;
+	return k;
+}
+
+static struct sim rx, tx, ctl;
+static unsigned rx_pieces_seen, rx_first_piece_len;
+
+/* Write hdr + frame into the next receive buffer; used = bytes written unless used_len >= 0. */
+static bool dev_rx(const struct virtio_net_hdr *h, uint32_t hlen, const uint8_t *frame,
+                   uint32_t flen, long used_len, bool publish)
+{
+	struct piece pc[4];
+	uint16_t head;
+	unsigned np = take(&rx, &head, pc, 4);
+	if (!np)
+		return false;
+	rx_pieces_seen = np;
+	rx_first_piece_len = pc[0].len;
+	uint8_t bytes[4096];
+	memcpy(bytes, h, hlen);
+	memcpy(bytes + hlen, frame, flen);
+	uint32_t total = hlen + flen, off = 0;
+	for (unsigned i = 0; i < np && off < total; i++) {
+		CHECK(pc[i].write);
+		uint32_t c = total - off < pc[i].len ? total - off : pc[i].len;
+		memcpy(pc[i].p, bytes + off, c);
+		off += c;
+	}
+	sim_put_used(&rx, head, used_len >= 0 ? (uint32_t)used_len : off);
+	if (publish)
+		sim_publish(&rx);
+	return true;
+}
+
+/* Take one transmitted frame: its header and bytes. */
+static uint32_t dev_tx(struct virtio_net_hdr *h, uint32_t hlen, uint8_t *out, bool complete)
+{
+	struct piece pc[VNET_TX_MAX_SG + 2];
+	uint16_t head;
+	unsigned np = take(&tx, &head, pc, VNET_TX_MAX_SG + 2);
+	if (!np)
+		return 0;
+	uint8_t bytes[4096];
+	uint32_t off = 0;
+	for (unsigned i = 0; i < np; i++) {
+		CHECK(!pc[i].write);
+		memcpy(bytes + off, pc[i].p, pc[i].len);
+		off += pc[i].len;
+	}
+	CHECK(pc[0].len == hlen); /* the header is a piece of its own */
+	memcpy(h, bytes, hlen);
+	memcpy(out, bytes + hlen, off - hlen);
+	if (complete) {
+		sim_put_used(&tx, head, 0);
+		sim_publish(&tx);
+	}
+	return off - hlen;
+}
+
+/* QEMU answers control commands during the notification itself. */
+static unsigned ctl_cmds, ctl_last_class;
+static bool ctl_silent;
+static void notify(struct virtio_device *dev, uint16_t index)
+{
+	fake_queue_notify(dev, index);
+	if (index != VIRTIO_NET_CTLQ || ctl_silent)
+		return;
+	struct piece pc[4];
+	uint16_t head;
+	unsigned np = take(&ctl, &head, pc, 4);
+	if (np != 2 || pc[0].write || !pc[1].write || pc[0].len != 2 || pc[1].len != 1)
+		return;
+	ctl_cmds++;
+	ctl_last_class = pc[0].p[0];
+	pc[1].p[0] = VIRTIO_NET_OK;
+	sim_put_used(&ctl, head, 1);
+	sim_publish(&ctl);
+}
+
+/* ---- the client ---- */
+
+#define MAX_HELD 512
+static unsigned wakes, received, sent_count;
+static void *held[MAX_HELD];
+static unsigned nheld;
+static bool keep_buffers;
+static uint8_t last_frame[2048];
+static uint32_t last_len;
+static bool last_csum_valid;
+static void *sent_tokens[1024];
+
+static void c_wake(void *ctx)
+{
+	(void)ctx;
+	wakes++;
+}
+
+static bool c_receive(void *ctx, const struct vnet_rx *r)
+{
+	CHECK(ctx == &f);
+	received++;
+	memcpy(last_frame, r->frame, r->len);
+	last_len = r->len;
+	last_csum_valid = r->csum_valid;
+	CHECK(r->frame == (uint8_t *)r->buf + VNET_RX_FRAME_OFF);
+	CHECK(((uintptr_t)r->frame + ETH_HDR_LEN) % 4 == 0);
+	if (!keep_buffers || nheld >= MAX_HELD)
+		return false;
+	memset(r->buf, 0x5a, VNET_RX_CLIENT); /* the client area is ours */
+	held[nheld++] = r->buf;
+	return true;
+}
+
+static void c_sent(void *ctx, void *token)
+{
+	(void)ctx;
+	sent_tokens[sent_count++ % 1024] = token;
+}
+
+static const struct vnet_client client = {c_wake, c_receive, c_sent};
+
+static void release_all(void)
+{
+	while (nheld)
+		vnet_rx_release(n, held[--nheld]);
+}
+
+/* ---- setup ---- */
+
+static void setup(bool modern, uint64_t offered)
+{
+	if (nfakes == sizeof(fakes) / sizeof(fakes[0]))
+		abort();
+	nfakes++;
+	fake_init(&f, modern);
+	ops = *f.dev.ops;
+	ops.queue_notify = notify;
+	f.dev.ops = &ops;
+	f.dev.device_id = VIRTIO_ID_NET;
+	f.offered |= offered;
+	f.irq_vectors = 1;
+	memcpy(f.config, "\x52\x54\x00\x12\x34\x56\x01\x00", 8); /* MAC, status LINK_UP */
+	static const struct virtio_driver *drv;
+	static struct virtio_driver d;
+	d = (struct virtio_driver){VIRTIO_ID_NET,
+	                           "virtio-net",
+	                           F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |
+	                               F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_MRG_RXBUF) |
+	                               F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_CTRL_VQ) |
+	                               F(VIRTIO_NET_F_GUEST_ANNOUNCE),
+	                           virtio_net_probe,
+	                           virtio_net_remove,
+	                           virtio_net_config_changed};
+	drv = &d;
+	CHECK(virtio_device_start(&f.dev, drv) == 0);
+	n = vnet_at(vnet_count() - 1);
+	CHECK(n != NULL && f.dev.driver_data == n);
+	wakes = received = sent_count = nheld = 0;
+	keep_buffers = false;
+	ctl_silent = false;
+	sim_attach(&rx, &f, VIRTIO_NET_RXQ);
+	sim_attach(&tx, &f, VIRTIO_NET_TXQ);
+	if (f.enabled[VIRTIO_NET_CTLQ])
+		sim_attach(&ctl, &f, VIRTIO_NET_CTLQ);
+}
+
+static const uint64_t all_offers = F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |
+                                   F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_MRG_RXBUF) |
+                                   F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_CTRL_VQ) |
+                                   F(VIRTIO_NET_F_GUEST_ANNOUNCE) | F(VIRTIO_NET_F_GUEST_TSO4);
+
+static void frame_fill(uint8_t *fr, uint32_t len, uint8_t seed)
+{
+	for (uint32_t i = 0; i < len; i++)
+		fr[i] = (uint8_t)(seed + i * 7);
+}
+
+static struct virtio_net_hdr plain_hdr(void)
+{
+	return (struct virtio_net_hdr){.num_buffers = 1};
+}
+
+/* ---- tests ---- */
+
+static void test_negotiation(void)
+{
+	setup(true, all_offers);
+	/* asked and offered; GUEST_TSO4 offered but never asked for */
+	CHECK(f.accepted & F(VIRTIO_NET_F_MRG_RXBUF));
+	CHECK(!(f.accepted & F(VIRTIO_NET_F_GUEST_TSO4)));
+	uint8_t mac[6];
+	vnet_mac(n, mac);
+	CHECK(memcmp(mac, "\x52\x54\x00\x12\x34\x56", 6) == 0);
+	CHECK(vnet_tx_csum(n) && vnet_interrupts(n) && vnet_link_up(n));
+	CHECK(f.enabled[0] && f.enabled[1] && f.enabled[2]);
+	unsigned posted, free_;
+	CHECK(vnet_rx_buffers(n, &posted, &free_) == 256 && posted == 0 && free_ == 256);
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	CHECK(vnet_attach(n, &client, &f) == -EBUSY);
+	vnet_rx_buffers(n, &posted, &free_);
+	CHECK(posted == 256 && free_ == 0);
+	CHECK(rx.avail->idx == 256 && f.notifies[0] == 1);
+
+	/* no MAC offered: random, unicast and locally administered */
+	setup(true, F(VIRTIO_NET_F_STATUS));
+	vnet_mac(n, mac);
+	CHECK(mac[0] == 0xaa && mac[1] == 0xab && !vnet_tx_csum(n));
+	random_result = -ENODEV; /* no entropy: still a locally administered unicast address */
+	setup(true, 0);
+	vnet_mac(n, mac);
+	CHECK((mac[0] & 3) == 2 && vnet_link_up(n)); /* no STATUS: the link is up */
+	random_result = 6;
+}
+
+static void test_receive(void)
+{
+	setup(true, all_offers);
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	uint8_t fr[1600];
+	struct virtio_net_hdr h = plain_hdr();
+	frame_fill(fr, 60, 1);
+	CHECK(dev_rx(&h, 12, fr, 60, -1, true));
+	CHECK(rx_pieces_seen == 1); /* modern: header and frame in one descriptor */
+	CHECK(vnet_poll_rx(n, 64) == 1 && received == 1);
+	CHECK(last_len == 60 && memcmp(last_frame, fr, 60) == 0 && !last_csum_valid);
+	/* the longest frame: 1518 bytes with a VLAN tag */
+	frame_fill(fr, ETH_FRAME_MAX, 2);
+	CHECK(dev_rx(&h, 12, fr, ETH_FRAME_MAX, -1, true));
+	CHECK(vnet_poll_rx(n, 64) == 1 && received == 2 && last_len == ETH_FRAME_MAX);
+	CHECK(memcmp(last_frame, fr, ETH_FRAME_MAX) == 0);
+	const struct vnet_stats *st = vnet_stats(n);
+	CHECK(st->rx_frames == 2 && st->rx_bytes == 60 + ETH_FRAME_MAX);
+	/* a budget: the rest waits for the next poll */
+	for (int i = 0; i < 5; i++)
+		CHECK(dev_rx(&h, 12, fr, 100, -1, true));
+	CHECK(vnet_poll_rx(n, 3) == 3 && vnet_poll_rx(n, 3) == 2 && received == 7);
+	CHECK(!vnet_rx_arm(n) == false); /* nothing waiting: armed */
+}
+
+static void test_receive_drops(void)
+{
+	setup(true, all_offers);
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	const struct vnet_stats *st = vnet_stats(n);
+	uint8_t fr[2048];
+	frame_fill(fr, sizeof(fr), 3);
+	struct virtio_net_hdr h = plain_hdr();
+	CHECK(dev_rx(&h, 12, fr, 10, 11, true));   /* used < header */
+	CHECK(dev_rx(&h, 12, fr, 13, -1, true));   /* 13 bytes: no Ethernet header */
+	CHECK(dev_rx(&h, 12, fr, 1519, -1, true)); /* oversized */
+	CHECK(vnet_poll_rx(n, 64) == 3 && received == 0);
+	CHECK(st->rx_truncated == 2 && st->rx_oversized == 1);
+	/* GSO never negotiated; ECN alone is a flag, not a type */
+	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	CHECK(dev_rx(&h, 12, fr, 100, -1, true));
+	h.gso_type = VIRTIO_NET_HDR_GSO_ECN;
+	CHECK(dev_rx(&h, 12, fr, 100, -1, true));
+	h = plain_hdr();
+	h.num_buffers = 0;
+	CHECK(dev_rx(&h, 12, fr, 100, -1, true));
+	CHECK(vnet_poll_rx(n, 64) == 3 && received == 1 && st->rx_bad_header == 2);
+	/* NEEDS_CSUM with offsets outside the frame */
+	h = plain_hdr();
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.csum_start = 90;
+	h.csum_offset = 9;
+	CHECK(dev_rx(&h, 12, fr, 100, -1, true));
+	h.csum_start = 4; /* inside the Ethernet header */
+	h.csum_offset = 0;
+	CHECK(dev_rx(&h, 12, fr, 100, -1, true));
+	CHECK(vnet_poll_rx(n, 64) == 2 && received == 1 && st->rx_bad_header == 4);
+	/* num_buffers 3: this buffer and the next two dropped, then a good frame */
+	h = plain_hdr();
+	h.num_buffers = 3;
+	CHECK(dev_rx(&h, 12, fr, 1970, -1, true));
+	CHECK(vnet_poll_rx(n, 64) == 1 && st->rx_oversized == 2);
+	h = plain_hdr();
+	CHECK(dev_rx(&h, 12, fr, 1970, -1, false) && dev_rx(&h, 12, fr, 200, -1, false));
+	CHECK(dev_rx(&h, 12, fr, 64, -1, true));
+	CHECK(vnet_poll_rx(n, 64) == 3 && received == 2 && last_len == 64);
+	/* num_buffers beyond what the device holds: bad, and nothing good is skipped */
+	h.num_buffers = 1000;
+	CHECK(dev_rx(&h, 12, fr, 100, -1, true));
+	h = plain_hdr();
+	CHECK(dev_rx(&h, 12, fr, 70, -1, true));
+	CHECK(vnet_poll_rx(n, 64) == 2 && received == 3 && last_len == 70);
+	CHECK(st->rx_bad_header == 5);
+	/* a used length beyond what was posted breaks the queue (virtq_get), never read */
+	CHECK(dev_rx(&h, 12, fr, 70, 5000, true));
+	CHECK(vnet_poll_rx(n, 64) == 0 && f.dev.broken && received == 3);
+}
+
+/* An IPv4/UDP frame whose checksum field holds only the pseudo-header sum. */
+static uint32_t udp_partial(uint8_t *fr, uint16_t payload, uint16_t *field)
+{
+	memset(fr, 0, 64);
+	fr[12] = 0x08;
+	uint8_t *ip = fr + 14, *udp = ip + 20;
+	uint16_t ulen = (uint16_t)(8 + payload);
+	ip[0] = 0x45;
+	ip[9] = 17;
+	memcpy(ip + 12, "\x0a\x00\x02\x02\x0a\x00\x02\x0f", 8);
+	udp[0] = 0x12, udp[1] = 0x34, udp[2] = 0x00, udp[3] = 0x35;
+	udp[4] = (uint8_t)(ulen >> 8), udp[5] = (uint8_t)ulen;
+	for (int i = 0; i < payload; i++)
+		udp[8 + i] = (uint8_t)(i * 13 + 5);
+	uint32_t ps = vnet_csum_add(0, ip + 12, 8) + 17 + ulen;
+	uint16_t partial = vnet_csum_fold(ps);
+	udp[6] = (uint8_t)(partial >> 8), udp[7] = (uint8_t)partial;
+	*field = 14 + 20 + 6;
+	return 14 + 20 + ulen;
+}
+
+/* A full check as a receiver does it: the pseudo-header plus the datagram sums to 0xffff. */
+static bool udp_ok(const uint8_t *fr)
+{
+	const uint8_t *ip = fr + 14, *udp = ip + 20;
+	uint16_t ulen = (uint16_t)(udp[4] << 8 | udp[5]);
+	uint32_t s = vnet_csum_add(0, ip + 12, 8) + 17 + ulen;
+	s = vnet_csum_add(s, udp, ulen);
+	return vnet_csum_fold(s) == 0xffff;
+}
+
+static void test_checksums(void)
+{
+	for (int negotiated = 1; negotiated >= 0; negotiated--) {
+		setup(true, all_offers & ~(negotiated ? 0 : F(VIRTIO_NET_F_GUEST_CSUM)));
+		CHECK(vnet_attach(n, &client, &f) == 0);
+		const struct vnet_stats *st = vnet_stats(n);
+		uint8_t fr[1600];
+		uint16_t field;
+		for (uint16_t pl = 0; pl < 40; pl++) {
+			uint32_t len = udp_partial(fr, pl, &field);
+			CHECK(!udp_ok(fr) || pl == 0);
+			struct virtio_net_hdr h = plain_hdr();
+			h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			h.csum_start = 34;
+			h.csum_offset = 6;
+			CHECK(dev_rx(&h, 12, fr, len, -1, true));
+			CHECK(vnet_poll_rx(n, 8) == 1 && last_len == len);
+			CHECK_MSG(udp_ok(last_frame), "payload %u", pl);
+			CHECK(last_csum_valid && last_frame[field] | last_frame[field + 1]);
+		}
+		CHECK(st->rx_csum_completed == 40);
+		CHECK(st->rx_csum_unasked == (negotiated ? 0u : 40u));
+		/* DATA_VALID counts only with GUEST_CSUM */
+		struct virtio_net_hdr h = plain_hdr();
+		h.flags = VIRTIO_NET_HDR_F_DATA_VALID | 0x80; /* and an unknown flag: ignored */
+		CHECK(dev_rx(&h, 12, fr, 80, -1, true));
+		CHECK(vnet_poll_rx(n, 8) == 1 && last_csum_valid == (negotiated == 1));
+		CHECK(st->rx_csum_valid == (negotiated ? 1u : 0u));
+	}
+}
+
+static void test_checksum_function(void)
+{
+	/* RFC 1071 §3 example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2 */
+	const uint8_t ex[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+	CHECK(vnet_csum_fold(vnet_csum_add(0, ex, 8)) == 0xddf2);
+	CHECK(vnet_csum_fold(vnet_csum_add(0, ex, 7)) == 0xddf2 - 0xf7 + 0 ||
+	      vnet_csum_fold(vnet_csum_add(0, ex, 7)) == vnet_csum_fold(0xddf2 - 0xf7));
+	uint8_t big[70000];
+	memset(big, 0xff, sizeof(big));
+	CHECK(vnet_csum_fold(vnet_csum_add(0, big, sizeof(big))) == 0xffff);
+	CHECK(vnet_csum_fold(vnet_csum_add(0, big, 0)) == 0);
+}
+
+static void test_legacy(void)
+{
+	/* legacy, no MRG_RXBUF: a 10-byte header in a descriptor of its own */
+	setup(false, all_offers & ~F(VIRTIO_NET_F_MRG_RXBUF));
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	uint8_t fr[200];
+	frame_fill(fr, sizeof(fr), 9);
+	struct virtio_net_hdr h = {0};
+	CHECK(dev_rx(&h, 10, fr, 200, -1, true));
+	CHECK(rx_pieces_seen == 2 && rx_first_piece_len == 10);
+	CHECK(vnet_poll_rx(n, 8) == 1 && last_len == 200 && memcmp(last_frame, fr, 200) == 0);
+	/* transmit: a 10-byte header */
+	struct virtq_sg sg = {fr, 100};
+	struct vnet_tx t = {&sg, 1, VNET_NO_CSUM, 0, fr};
+	CHECK(vnet_transmit(n, &t) == 0);
+	struct virtio_net_hdr th;
+	uint8_t out[2048];
+	CHECK(dev_tx(&th, 10, out, true) == 100 && memcmp(out, fr, 100) == 0);
+	/* legacy with MRG_RXBUF: 12 bytes */
+	setup(false, all_offers);
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	h = plain_hdr();
+	CHECK(dev_rx(&h, 12, fr, 200, -1, true));
+	CHECK(rx_first_piece_len == 12 && vnet_poll_rx(n, 8) == 1 && last_len == 200);
+}
+
+static void test_refill_and_starvation(void)
+{
+	setup(true, all_offers);
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	uint8_t fr[100];
+	frame_fill(fr, sizeof(fr), 4);
+	struct virtio_net_hdr h = plain_hdr();
+	const struct virtq_stats *qs = &f.dev.queues[0]->stats;
+	uint64_t decisions = qs->kicks + qs->kicks_suppressed;
+	unsigned posted, free_;
+	/* buffers used and not kept: reposted in batches of 16, one notification each */
+	for (int i = 0; i < 10; i++) {
+		CHECK(dev_rx(&h, 12, fr, 100, -1, true));
+		CHECK(vnet_poll_rx(n, 64) == 1);
+	}
+	vnet_rx_buffers(n, &posted, &free_);
+	CHECK(posted == 246 && free_ == 10 && qs->kicks + qs->kicks_suppressed == decisions);
+	for (int i = 0; i < 6; i++)
+		CHECK(dev_rx(&h, 12, fr, 100, -1, true));
+	CHECK(vnet_poll_rx(n, 64) == 6);
+	vnet_rx_buffers(n, &posted, &free_);
+	/* one batch, one notification decision (EVENT_IDX may suppress it) */
+	CHECK(posted == 256 && free_ == 0 && qs->kicks + qs->kicks_suppressed == decisions + 1);
+	/* the client keeps everything: the ring runs dry, the device has nowhere to write */
+	keep_buffers = true;
+	unsigned got = 0;
+	while (dev_rx(&h, 12, fr, 100, -1, true))
+		got += (unsigned)vnet_poll_rx(n, 64);
+	CHECK(got == 256 && nheld == 256);
+	vnet_rx_buffers(n, &posted, &free_);
+	CHECK(posted == 0 && free_ == 0);
+	CHECK(vnet_poll_rx(n, 64) == 0 && vnet_stats(n)->rx_starved >= 1);
+	/* giving buffers back wakes the client while the ring is low; its poll refills */
+	keep_buffers = false;
+	unsigned w = wakes;
+	release_all();
+	CHECK(wakes > w);
+	vnet_poll_rx(n, 64);
+	vnet_rx_buffers(n, &posted, &free_);
+	CHECK(posted == 256 && free_ == 0);
+	CHECK(dev_rx(&h, 12, fr, 100, -1, true) && vnet_poll_rx(n, 64) == 1);
+}
+
+static void test_transmit(void)
+{
+	setup(true, all_offers);
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	uint8_t a[60], b[1000], c[400], out[2048];
+	frame_fill(a, sizeof(a), 1);
+	frame_fill(b, sizeof(b), 2);
+	frame_fill(c, sizeof(c), 3);
+	struct virtq_sg sg[3] = {{a, sizeof(a)}, {b, sizeof(b)}, {c, sizeof(c)}};
+	struct vnet_tx t = {sg, 3, VNET_NO_CSUM, 0, a};
+	struct virtio_net_hdr h;
+	CHECK(vnet_transmit(n, &t) == 0);
+	CHECK(dev_tx(&h, 12, out, true) == 1460);
+	CHECK(memcmp(out, a, 60) == 0 && memcmp(out + 60, b, 1000) == 0);
+	CHECK(memcmp(out + 1060, c, 400) == 0);
+	CHECK(h.flags == 0 && h.gso_type == 0 && h.num_buffers == 0);
+	CHECK(sent_count == 0);
+	vnet_reap_tx(n);
+	CHECK(sent_count == 1 && sent_tokens[0] == a);
+	/* a partial checksum for the device to complete */
+	t = (struct vnet_tx){sg, 1, 34, 6, b};
+	CHECK(vnet_transmit(n, &t) == 0 && dev_tx(&h, 12, out, true) == 60);
+	CHECK(h.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && h.csum_start == 34 && h.csum_offset == 6);
+	/* refused: checksum field outside, too long, too short, too many pieces, no token */
+	t.csum_start = 50;
+	t.csum_offset = 9;
+	CHECK(vnet_transmit(n, &t) == -EINVAL);
+	struct virtq_sg many[VNET_TX_MAX_SG + 1];
+	for (int i = 0; i <= VNET_TX_MAX_SG; i++)
+		many[i] = (struct virtq_sg){a, 20};
+	t = (struct vnet_tx){many, VNET_TX_MAX_SG + 1, VNET_NO_CSUM, 0, a};
+	CHECK(vnet_transmit(n, &t) == -EINVAL);
+	struct virtq_sg big[2] = {{b, 1000}, {b, 519}};
+	t = (struct vnet_tx){big, 2, VNET_NO_CSUM, 0, a};
+	CHECK(vnet_transmit(n, &t) == -EMSGSIZE);
+	t = (struct vnet_tx){sg, 1, VNET_NO_CSUM, 0, NULL};
+	CHECK(vnet_transmit(n, &t) == -EINVAL);
+	CHECK(vnet_stats(n)->tx_bad == 4 && vnet_stats(n)->tx_frames == 2);
+	/* the device stops consuming: the ring fills, then transmits are refused, not waited on */
+	unsigned ok = 0;
+	t = (struct vnet_tx){sg, 2, VNET_NO_CSUM, 0, c};
+	while (vnet_transmit(n, &t) == 0)
+		ok++;
+	CHECK(ok == 256 && vnet_stats(n)->tx_ring_full >= 1);
+	/* it catches up: the next transmit reaps what completed, then goes out */
+	for (int i = 0; i < 10; i++)
+		CHECK(dev_tx(&h, 12, out, true) == 1060);
+	unsigned before = sent_count;
+	CHECK(vnet_transmit(n, &t) == 0 && sent_count == before + 10);
+	/* without CSUM negotiated, a checksum request is refused */
+	setup(true, all_offers & ~F(VIRTIO_NET_F_CSUM));
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	t = (struct vnet_tx){sg, 1, 34, 6, a};
+	CHECK(vnet_transmit(n, &t) == -EINVAL);
+}
+
+static void test_tx_interrupt(void)
+{
+	setup(true, all_offers);
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	uint8_t a[64], out[2048];
+	struct virtq_sg sg = {a, sizeof(a)};
+	struct vnet_tx t = {&sg, 1, VNET_NO_CSUM, 0, a};
+	struct virtio_net_hdr h;
+	for (int i = 0; i < 8; i++)
+		CHECK(vnet_transmit(n, &t) == 0);
+	/* the device finishes them all: it raises an interrupt for the transmit queue */
+	unsigned irq_before = tx.interrupts;
+	for (int i = 0; i < 8; i++)
+		dev_tx(&h, 12, out, true);
+	CHECK(tx.interrupts > irq_before);
+	f.isr = VIRTIO_ISR_QUEUE;
+	unsigned w = wakes;
+	f.handler(&f.dev, 0);
+	CHECK(wakes == w + 1);
+	vnet_reap_tx(n);
+	CHECK(sent_count == 8);
+}
+
+static void test_link_and_control(void)
+{
+	setup(true, all_offers);
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	CHECK(vnet_link_up(n) && !vnet_config_event(n) && !vnet_announce_wanted(n));
+	f.config[6] = 0; /* link down, then the configuration interrupt */
+	f.isr = VIRTIO_ISR_CONFIG;
+	unsigned w = wakes;
+	f.handler(&f.dev, 0);
+	CHECK(wakes == w + 1 && vnet_config_event(n) && !vnet_config_event(n));
+	CHECK(!vnet_link_up(n));
+	f.config[6] = VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE;
+	CHECK(vnet_link_up(n) && vnet_announce_wanted(n));
+	CHECK(vnet_announce_done(n) == 0 && ctl_cmds == 1 && ctl_last_class == 3);
+	CHECK(vnet_announce_done(n) == 0 && ctl_cmds == 2);
+	/* a device that never answers: a bounded wait, then the control queue is left alone */
+	ctl_silent = true;
+	CHECK(vnet_announce_done(n) == -ETIMEDOUT);
+	CHECK(vnet_announce_done(n) == -ENOTSUP);
+	/* GUEST_ANNOUNCE without CTRL_VQ is not heeded */
+	setup(true, all_offers & ~F(VIRTIO_NET_F_CTRL_VQ));
+	f.config[6] = VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE;
+	CHECK(!vnet_announce_wanted(n) && vnet_announce_done(n) == -ENOTSUP);
+	CHECK(!f.enabled[2]);
+}
+
+static void test_reset_recovery(void)
+{
+	setup(true, all_offers);
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	uint8_t fr[100], out[2048];
+	frame_fill(fr, sizeof(fr), 5);
+	struct virtio_net_hdr h = plain_hdr();
+	keep_buffers = true;
+	for (int i = 0; i < 5; i++)
+		CHECK(dev_rx(&h, 12, fr, 100, -1, true));
+	CHECK(vnet_poll_rx(n, 64) == 5 && nheld == 5);
+	struct virtq_sg sg = {fr, 100};
+	struct vnet_tx t = {&sg, 1, VNET_NO_CSUM, 0, fr};
+	CHECK(vnet_transmit(n, &t) == 0 && vnet_transmit(n, &t) == 0);
+	/* DEVICE_NEEDS_RESET: the frames in flight come back as sent, the ring is refilled */
+	f.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	f.isr = VIRTIO_ISR_CONFIG;
+	f.handler(&f.dev, 0);
+	CHECK(vnet_check(n) == 0 && f.dev.resets == 1 && vnet_stats(n)->resets == 1);
+	CHECK(sent_count == 2 && f.dev.driver_data == n && vnet_at(vnet_count() - 1) == n);
+	unsigned posted, free_;
+	vnet_rx_buffers(n, &posted, &free_);
+	CHECK(posted == 251 && free_ == 0); /* five still held by the client */
+	sim_attach(&rx, &f, VIRTIO_NET_RXQ);
+	sim_attach(&tx, &f, VIRTIO_NET_TXQ);
+	CHECK(rx.avail->idx == 251);
+	keep_buffers = false;
+	release_all();
+	CHECK(dev_rx(&h, 12, fr, 100, -1, true) && vnet_poll_rx(n, 64) == 1);
+	CHECK(received == 6 && memcmp(last_frame, fr, 100) == 0);
+	CHECK(vnet_transmit(n, &t) == 0);
+	struct virtio_net_hdr th;
+	CHECK(dev_tx(&th, 12, out, true) == 100);
+
+	/* a device that misbehaves (a used id it was never given) is failed; its frames return */
+	vnet_reap_tx(n);
+	unsigned s = sent_count;
+	CHECK(vnet_transmit(n, &t) == 0 && vnet_transmit(n, &t) == 0);
+	sim_put_used(&tx, 200, 0);
+	sim_publish(&tx);
+	vnet_reap_tx(n);
+	CHECK(f.dev.broken && sent_count == s);
+	CHECK(vnet_check(n) == -EIO && sent_count == s + 2);
+	CHECK(vnet_transmit(n, &t) == -EIO && vnet_poll_rx(n, 64) == 0);
+	vnet_rx_buffers(n, &posted, &free_);
+	CHECK(posted == 0 && free_ == 256); /* every buffer is back */
+}
+
+int main(void)
+{
+	test_checksum_function();
+	test_negotiation();
+	test_receive();
+	test_receive_drops();
+	test_checksums();
+	test_legacy();
+	test_refill_and_starvation();
+	test_transmit();
+	test_tx_interrupt();
+	test_link_and_control();
+	test_reset_recovery();
+	return check_report("vnet");
+}

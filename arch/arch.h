@@ -55,11 +55,18 @@ struct boot_info {
 /* Linker-script symbols bounding the loaded image (both arches). */
 extern char __image_start[], __image_end[];
 extern char __text_start[], __text_end[];
+extern char __rodata_start[], __rodata_end[]; /* page-aligned: text RX, rodata R, the rest RW */
+extern char __data_start[];
+/* entry.S: the boot CPU's stack; the page below boot_stack_bottom is its guard (issue 4). */
+extern char boot_stack_bottom[], boot_stack_top[];
 
 /* boot.c: arch_boot() is called by entry.S and ends in rt_boot(). */
 void rt_boot(struct boot_info *bi) __attribute__((noreturn));
 void boot_info_add_range(struct mem_range *ranges, unsigned *count, uint64_t base, uint64_t size);
-/* RAM below this physical address is mapped (identity) and may be handed out; the rest not yet. */
+/*
+ * RAM below this physical address is mapped (identity) by the boot page
+ * tables of entry.S, which run until arch_mmu_init (issue 4, below) maps all RAM.
+ */
 uint64_t arch_mapped_limit(void);
 
 /* console.c */
@@ -254,5 +261,81 @@ struct arch_ecam {
 	uint8_t bus_start, bus_end;
 };
 int arch_pci_ecam(unsigned index, struct arch_ecam *out); /* 0, or -ENOENT past the last */
+
+/*
+ * ---- Virtual memory (issue 4) ----
+ *
+ * mmu.c on both arches builds noos's own page tables and switches every CPU
+ * to them; pte.h holds the descriptor encodings with which rt/pagetable.c,
+ * the portable walker, reads and writes entries. Both arches use 4 levels of
+ * 512 entries with a 4 KiB granule (x86_64 4-level paging, Intel SDM vol. 3A
+ * 4.5; aarch64 VMSAv8-64 stage 1 with 48-bit VAs through TTBR0_EL1, ARM ARM
+ * D8). Level 0 is the last (4 KiB pages), level 3 the root. One address space
+ * holds kernel and application alike:
+ *
+ *   [0, ARCH_VM_BASE)            identity map, virtual == physical: all RAM
+ *                                write-back and never executable except the
+ *                                image's text (text RX, rodata R, data/bss
+ *                                RW); device windows uncached; the null page
+ *                                and the boot stack's guard page unmapped.
+ *                                2 MiB and 1 GiB pages wherever alignment allows.
+ *   [ARCH_VM_BASE, ARCH_VM_END)  4 KiB pages managed by rt/vm.c: reserved
+ *                                address space, demand-zero commits, stacks.
+ *
+ * Everything else faults. Table pages come from rt/mem.c (pt_page_alloc).
+ */
+#define ARCH_VM_BASE 0x100000000000ull /* 16 TiB */
+#define ARCH_VM_END  0x400000000000ull /* 64 TiB */
+
+/* Protection of a mapping. Write and execute together are never mapped (W^X). */
+#define ARCH_PROT_READ   0x1
+#define ARCH_PROT_WRITE  0x2
+#define ARCH_PROT_EXEC   0x4
+#define ARCH_PROT_DEVICE 0x8 /* uncached device memory: x86_64 PAT UC, aarch64 Device-nGnRE */
+
+/*
+ * Build the kernel page tables from the boot info (RAM, then the image's
+ * sections from the linker script) and switch this CPU to them. Called once,
+ * by mem_init on the boot CPU before the page allocator exists. CPUs started
+ * later use them from their first instruction with paging on (x86_64: the AP
+ * trampoline loads the boot CPU's CR3; aarch64: secondary_entry switches
+ * right after enabling its MMU). 0, or -ENOMEM (the boot tables stay).
+ */
+int arch_mmu_init(const struct boot_info *bi);
+/*
+ * Where the CPU reaches device memory [pa, pa + size): mapped uncached on
+ * first use (identity: the address is pa), or 0 when it cannot be (it is
+ * RAM, it lies at or above ARCH_VM_BASE, no memory for tables). io.h's
+ * io_map() is this.
+ */
+uintptr_t arch_map_device(uint64_t pa, uint64_t size);
+/* Invalidate this CPU's translations of [va, va + size) (all of them for a large range). */
+void arch_tlb_flush_local(uintptr_t va, size_t size);
+/*
+ * Invalidate [va, va + size) on every CPU by hardware broadcast and return
+ * true (aarch64: TLBI ...IS, ARM ARM D8.13); false when the arch has no such
+ * thing (x86_64): rt/tlb.c then flushes locally and sends ARCH_IPI_TLB.
+ */
+bool arch_tlb_flush_broadcast(uintptr_t va, size_t size);
+/* Make instructions stored to [va, va + size) visible to instruction fetch on every CPU. */
+void arch_sync_icache(uintptr_t va, size_t size);
+
+/* What a page fault was (trap.c decodes the CPU's syndrome into these for rt/vm.c). */
+#define ARCH_FAULT_READ    0x1
+#define ARCH_FAULT_WRITE   0x2
+#define ARCH_FAULT_EXEC    0x4
+#define ARCH_FAULT_PRESENT 0x8 /* a permission fault on a mapped page, not a missing page */
+
+/*
+ * rt/vm.c, called by trap.c for a page fault at addr (x86_64 #PF, aarch64
+ * data/instruction abort from EL1): true when it was resolved (a demand-zero
+ * page now mapped) and the instruction may run again. Otherwise the fault is
+ * real, and vm_describe() says in a few words what the address is ("write
+ * to read-only kernel text", "stack overflow of thread main", ...; "" when
+ * it knows nothing) for trap.c's panic message; it returns true when addr
+ * is in a stack's guard page (x86_64 checks CR2 so on a double fault).
+ */
+bool vm_fault(uintptr_t addr, unsigned fault);
+bool vm_describe(uintptr_t addr, unsigned fault, char *buf, size_t len);
 
 #endif

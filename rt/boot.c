@@ -24,6 +24,13 @@ static uint64_t ram_total(const struct boot_info *bi)
 	return total;
 }
 
+/* Inter-processor interrupts, by kind (arch.h: one hook for all of them). */
+static void ipi_dispatch(enum arch_ipi kind)
+{
+	if (kind == ARCH_IPI_TLB)
+		tlb_ipi();
+}
+
 /* What a CPU other than the boot CPU runs until the scheduler gives it threads. */
 static void cpu_idle_loop(struct cpu *self)
 {
@@ -41,7 +48,7 @@ void rt_boot(struct boot_info *bi)
 	printf("noos %s %s (%s), %lu MiB RAM in %u ranges\n", NOOS_VERSION, arch_name(),
 	       bi->protocol, (unsigned long)(ram_total(bi) >> 20), bi->ram_count);
 
-	/* 3. Memory: the page allocator over the RAM boot_info leaves free, and the heap. */
+	/* 3. Memory: own page tables (W^X), the page allocator over the free RAM, the heap. */
 	mem_init(bi);
 
 	/* 4. Interrupts and clocks: controllers (ACPI/DTB), monotonic clock, this CPU's timer. */
@@ -49,6 +56,7 @@ void rt_boot(struct boot_info *bi)
 		panic("no usable interrupt controller or clock");
 
 	/* 5. Every other CPU comes online and idles until there is work for it. */
+	arch_ipi_set_handler(ipi_dispatch);
 	int cpus = arch_smp_start(cpu_idle_loop);
 	if (cpus < (int)arch_cpu_present())
 		printf("cpus: only %d of %u came online\n", cpus, arch_cpu_present());

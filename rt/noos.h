@@ -61,9 +61,51 @@ struct noos_mem_stats {
 	uint64_t heap_bytes;                    /* bytes in live malloc blocks (usable size) */
 	uint64_t heap_objects;                  /* live malloc blocks */
 	uint64_t noos_bytes;                    /* RAM noos itself used at boot: image, metadata */
+	uint64_t ram_bytes;                     /* RAM the boot info reported that noos maps */
+	uint64_t pagetable_pages;               /* pages holding page tables now */
+	uint64_t vm_reserved_bytes;             /* address space reserved (noos_vm_reserve, stacks) */
+	uint64_t vm_resident_pages;             /* pages behind it (touched commits, stacks) */
+	uint64_t vm_spans;                      /* ranges the reservation bookkeeping holds */
 };
 /* Fill *st with the page allocator's and the heap's counters; -EINVAL if st is NULL. */
 int noos_mem_stats(struct noos_mem_stats *st);
+
+/*
+ * Virtual memory, for a language runtime's mmap. Address space is reserved
+ * with nothing behind it; committed memory costs nothing until touched, and
+ * then each page appears zeroed (demand-zero, through the page-fault
+ * handler). Addresses and sizes are multiples of NOOS_PAGE_SIZE; a range
+ * given to commit, decommit, protect and release may span several
+ * reservations but must lie wholly in reserved address space.
+ *
+ *   reserve   address space only; *addr at hint if that range is free, else
+ *             anywhere. -EINVAL (size 0 or misaligned), -ENOMEM (no room).
+ *   commit    make the range accessible with prot. Pages already touched
+ *             keep their contents (only the protection changes).
+ *   decommit  like MADV_DONTNEED + PROT_NONE: the memory goes back to the
+ *             page allocator and the range is reserved only; a touch is a
+ *             fault until it is committed again, and then it reads zeros.
+ *   protect   change the protection of committed memory (-EINVAL elsewhere);
+ *             NOOS_PROT_NONE keeps the contents but allows no access.
+ *   release   give the range back (pages, page tables, address space).
+ *             Releasing what was never reserved panics in debug builds.
+ *
+ * prot: NOOS_PROT_NONE or READ, optionally with WRITE or EXEC. WRITE and
+ * EXEC together are refused (-EINVAL): memory is never writable and
+ * executable at once (W^X). EXEC or WRITE imply READ. A touch the
+ * protection does not allow panics with a report of the address and why.
+ * Every call returns 0, -EINVAL (misaligned, outside reserved space, bad
+ * prot) or -ENOMEM (no memory for the bookkeeping or the page tables).
+ */
+#define NOOS_PROT_NONE  0
+#define NOOS_PROT_READ  1
+#define NOOS_PROT_WRITE 2
+#define NOOS_PROT_EXEC  4
+int noos_vm_reserve(size_t size, void *hint, void **addr);
+int noos_vm_commit(void *addr, size_t size, int prot);
+int noos_vm_decommit(void *addr, size_t size);
+int noos_vm_protect(void *addr, size_t size, int prot);
+int noos_vm_release(void *addr, size_t size);
 
 #ifdef __cplusplus
 }

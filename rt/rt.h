@@ -50,11 +50,18 @@ extern struct cmdline boot_cmdline;
 
 /*
  * Addresses devices see (DMA): RAM is identity-mapped, so a kernel virtual
- * address is its physical address. The one place to change when the page
- * tables move RAM to a direct map at an offset.
+ * address is its physical address, except in the virtual memory window
+ * (thread stacks, vm reservations), where only one page at a time is
+ * contiguous. The one place to change when the page tables move RAM to a
+ * direct map at an offset.
  */
+uint64_t vm_virt_to_phys(uintptr_t va); /* vm.c: stacks and the vm window, page by page */
 static inline uint64_t virt_to_phys(const void *p)
 {
+#ifndef NOOS_HOST_TEST
+	if ((uintptr_t)p >= ARCH_VM_BASE)
+		return vm_virt_to_phys((uintptr_t)p);
+#endif
 	return (uint64_t)(uintptr_t)p;
 }
 static inline void *phys_to_virt(uint64_t pa)
@@ -167,5 +174,45 @@ extern struct heap *mem_heap; /* NULL when there is no usable RAM */
 void mem_init(const struct boot_info *bi);
 void *page_alloc(unsigned order);
 void page_free(void *p);
+void *pt_page_alloc(void); /* a zeroed page for page tables (before the page allocator too) */
+void pt_page_free(void *p);
+
+/*
+ * pagetable.c: the kernel page tables (levels and encodings: arch.h and
+ * arch/<arch>/pte.h). Nothing here flushes a TLB: callers use tlb.c.
+ */
+#define PT_LARGE   0x1 /* 2 MiB / 1 GiB leaves where alignment allows */
+#define PT_REPLACE 0x2 /* overwrite and split what is mapped: only before the tables are live */
+#define PT_CLEAR   0x4 /* unmap instead of map */
+int pt_init(void);
+uint64_t pt_root_pa(void);
+int pt_set(uint64_t va, uint64_t pa, uint64_t size, unsigned prot, unsigned flags);
+int pt_map_device(uint64_t start, uint64_t end);
+size_t pt_unmap(uint64_t va, uint64_t size, uint64_t *pa, size_t max, uint64_t *stop);
+long pt_protect(uint64_t va, uint64_t size, unsigned prot);
+bool pt_lookup(uint64_t va, uint64_t *pa, unsigned *prot);
+void *pt_prune(uint64_t va, uint64_t size);
+void *pt_list_next(void *table);
+
+/* tlb.c: TLB invalidation on every CPU (shootdown IPIs where the arch needs them). */
+void tlb_flush(uintptr_t va, size_t size);
+void tlb_poll(void); /* answer a pending shootdown; spin loops with interrupts off call it */
+void tlb_ipi(void);  /* the ARCH_IPI_TLB handler */
+uint64_t tlb_shootdowns(void);
+
+/* vm.c: the virtual memory window (noos_vm_* in noos.h), stacks, page faults. */
+#define VM_NAME_MAX 24 /* names of stacks, with the terminating NUL */
+int vm_stack_create(size_t size, const char *name, uintptr_t *base);
+int vm_stack_destroy(uintptr_t top);
+void vm_guard_static(uintptr_t page, const char *name);
+void vm_stats(struct noos_mem_stats *st);
+
+/*
+ * stack.c: thread stacks with a guard page below. stack_alloc returns the
+ * top (16-byte aligned) or NULL; an overflow panics as "stack overflow of
+ * <name>".
+ */
+void *stack_alloc(size_t size, const char *name);
+void stack_free(void *top);
 
 #endif

@@ -201,7 +201,12 @@ secondary_el1:
 	msr	vbar_el1, x0
 	isb
 	bl	mmu_enable
-	ldr	x0, [x19, #SECONDARY_SP_EL1]
+	/* Then the kernel's own tables (mmu.c), before the first load or store through them. */
+	adrp	x0, kernel_ttbr0
+	ldr	x0, [x0, :lo12:kernel_ttbr0]
+	cbz	x0, 1f
+	bl	mmu_switch
+1:	ldr	x0, [x19, #SECONDARY_SP_EL1]
 	mov	sp, x0                  /* SPSel is 1 here: this sets SP_EL1 */
 	ldr	x0, [x19, #SECONDARY_SP_EL0]
 	msr	sp_el0, x0
@@ -314,6 +319,30 @@ mmu_enable:
 	ret
 	.ltorg
 
+/*
+ * Switch TTBR0_EL1 to the tables at x0 (mmu.c's) with the MMU off for the
+ * few instructions in between, so no translation of the old tables (1 GiB
+ * blocks) can meet one of the new (other sizes, other attributes) in the
+ * TLB: break-before-make for the whole address space (ARM ARM D8.14.1).
+ * Nothing is loaded or stored meanwhile; everything is identity-mapped.
+ * Clobbers x1, x2.
+ */
+	.global mmu_switch
+mmu_switch:
+	mrs	x1, sctlr_el1
+	bic	x2, x1, #SCTLR_M
+	dsb	ish
+	msr	sctlr_el1, x2
+	isb
+	msr	ttbr0_el1, x0
+	isb
+	tlbi	vmalle1
+	dsb	nsh
+	isb
+	msr	sctlr_el1, x1
+	isb
+	ret
+
 	/* Outside .bss, so clearing .bss cannot wipe them once the MMU uses them. */
 	.section .boot_pagetables, "aw", %nobits
 	.p2align 12
@@ -322,6 +351,9 @@ boot_pt_l0:	.skip 3 * PT_BYTES
 
 	.section .bss.boot_stacks, "aw", %nobits
 	.p2align 12
+	/* Unmapped by arch_mmu_init (mmu.c): overflowing the boot stack faults here. */
+boot_stack_guard:
+	.skip 4096
 	.global boot_stack_bottom, boot_stack_top
 boot_stack_bottom:
 	.skip BOOT_STACK_SIZE

@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "arch.h"
+
 #define ARCH_HAS_PORT_IO 0
 
 static inline uint8_t mmio_read8(uintptr_t addr)
@@ -56,20 +58,12 @@ static inline void mmio_write32(uintptr_t addr, uint32_t v)
 
 /*
  * Where the CPU reaches device memory [phys, phys + size): its virtual
- * address, or 0 when it is not mapped. entry.S identity-maps QEMU virt's
- * device windows as Device-nGnRE: [0, 1 GiB) and [256 GiB, 1 TiB), which
- * hold the PCIe ECAM, MMIO and I/O windows. The memory code will replace
- * this with a mapping of any range.
+ * address, or 0 when it cannot be mapped. The kernel page tables map it
+ * uncached on first use (arch.h, arch_map_device).
  */
 static inline uintptr_t io_map(uint64_t phys, uint64_t size)
 {
-	const uint64_t low_end = 1ull << 30, high_start = 256ull << 30, high_end = 1ull << 40;
-	if (size == 0 || phys + size < phys)
-		return 0;
-	if ((phys != 0 && phys + size <= low_end) ||
-	    (phys >= high_start && phys + size <= high_end))
-		return (uintptr_t)phys;
-	return 0;
+	return phys == 0 ? 0 : arch_map_device(phys, size);
 }
 
 #endif

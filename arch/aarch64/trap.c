@@ -98,6 +98,26 @@ static const char *stack_hint(const struct trap_frame *tf, uint64_t addr)
 	return addr < tf->sp + 256 && addr + 65536 > tf->sp ? " (near sp: stack overflow?)" : "";
 }
 
+/* A data or instruction abort as rt/vm.c's ARCH_FAULT_* bits. */
+static unsigned abort_kind(const struct trap_frame *tf)
+{
+	unsigned ec = ESR_EC(tf->esr), iss = ESR_ISS(tf->esr);
+	bool data = ec == EC_DABT_CUR || ec == EC_DABT_LOWER;
+	bool write = (iss & ISS_WNR) && !(iss & ISS_CM); /* cache maintenance reads */
+	unsigned fault = !data ? ARCH_FAULT_EXEC : write ? ARCH_FAULT_WRITE : ARCH_FAULT_READ;
+	return fault | ((ISS_FSC(iss) & 0x3c) == 0x0c ? ARCH_FAULT_PRESENT : 0);
+}
+
+/* A translation or permission fault at EL1 that rt/vm.c resolves (a demand-zero page). */
+static bool abort_resolved(const struct trap_frame *tf)
+{
+	unsigned ec = ESR_EC(tf->esr), iss = ESR_ISS(tf->esr), fsc = ISS_FSC(iss) & 0x3c;
+	if ((ec != EC_DABT_CUR && ec != EC_IABT_CUR) || (iss & ISS_FNV) ||
+	    (fsc != 0x04 && fsc != 0x0c))
+		return false;
+	return vm_fault(tf->far, abort_kind(tf));
+}
+
 __attribute__((noreturn)) static void abort_panic(const struct trap_frame *tf, bool data)
 {
 	unsigned iss = ESR_ISS(tf->esr);
@@ -115,9 +135,12 @@ __attribute__((noreturn)) static void abort_panic(const struct trap_frame *tf, b
 	if (iss & ISS_FNV)
 		panic_trap(tf, "%s abort: %s%s (%s), address unknown, at pc %#lx",
 		           data ? "data" : "instruction", what, lvl, access, tf->elr);
-	panic_trap(tf, "%s abort at address %#lx: %s%s (%s)%s%s at pc %#lx",
+	char vm[112];
+	bool overflow = vm_describe(tf->far, abort_kind(tf), vm, sizeof(vm));
+	panic_trap(tf, "%s abort at address %#lx: %s%s (%s)%s%s%s%s at pc %#lx",
 	           data ? "data" : "instruction", tf->far, what, lvl, access,
-	           (iss & ISS_S1PTW) ? " on a table walk" : "", stack_hint(tf, tf->far), tf->elr);
+	           (iss & ISS_S1PTW) ? " on a table walk" : "",
+	           overflow ? "" : stack_hint(tf, tf->far), vm[0] ? ": " : "", vm, tf->elr);
 }
 
 static const char *class_name(unsigned ec)
@@ -197,6 +220,8 @@ void aarch64_trap(struct trap_frame *tf)
 	}
 	if (group == VEC_GROUP_CUR_SP0 && type == VEC_TYPE_SYNC && recover_probe(tf))
 		return;
+	if (group == VEC_GROUP_CUR_SP0 && type == VEC_TYPE_SYNC && abort_resolved(tf))
+		return; /* a demand-zero page is there now: run the instruction again */
 	if (group == VEC_GROUP_CUR_SPX && type == VEC_TYPE_IRQ)
 		panic_trap(tf,
 		           "IRQ on the exception stack: interrupts unmasked in a handler, pc %#lx",

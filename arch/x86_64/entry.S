@@ -184,6 +184,8 @@ boot_gdt_ptr:
 boot_pml4:	.skip 4096
 boot_pdpt:	.skip 4096
 boot_pd:	.skip 4 * 4096
+	/* Unmapped by arch_mmu_init (mmu.c): overflowing the boot stack faults here. */
+boot_stack_guard:	.skip 4096
 	.global boot_stack_bottom, boot_stack_top
 boot_stack_bottom:
 	.skip 65536

@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "arch.h"
+
 #define ARCH_HAS_PORT_IO 1
 
 static inline uint8_t port_read8(uint16_t port)
@@ -89,16 +91,12 @@ static inline void mmio_write32(uintptr_t addr, uint32_t v)
 
 /*
  * Where the CPU reaches device memory [phys, phys + size): its virtual
- * address, or 0 when it is not mapped. entry.S identity-maps the low 4 GiB
- * (which holds the PCI hole and ECAM on pc and q35); the memory code will
- * replace this with an uncached mapping of any range.
+ * address, or 0 when it cannot be mapped. The kernel page tables map it
+ * uncached on first use (arch.h, arch_map_device).
  */
 static inline uintptr_t io_map(uint64_t phys, uint64_t size)
 {
-	const uint64_t mapped_end = 4ull << 30;
-	if (phys == 0 || size == 0 || phys >= mapped_end || size > mapped_end - phys)
-		return 0;
-	return (uintptr_t)phys;
+	return phys == 0 ? 0 : arch_map_device(phys, size);
 }
 
 #endif

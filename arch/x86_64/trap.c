@@ -121,6 +121,15 @@ static void describe_page_fault(char *buf, size_t len, uint64_t err)
 	         (err & 8) ? ", reserved bit set" : "", (err & 4) ? ", user mode" : "");
 }
 
+/* The page-fault error code (SDM 4.7) as rt/vm.c's ARCH_FAULT_* bits. */
+static unsigned page_fault_kind(uint64_t err)
+{
+	unsigned fault = (err & 2)    ? ARCH_FAULT_WRITE
+	                 : (err & 16) ? ARCH_FAULT_EXEC
+	                              : ARCH_FAULT_READ;
+	return fault | ((err & 1) ? ARCH_FAULT_PRESENT : 0);
+}
+
 void arch_dump_trap(const struct trap_frame *tf)
 {
 	printf("  rip %016lx  rsp %016lx  rflags %016lx\n", tf->rip, tf->rsp, tf->rflags);
@@ -154,10 +163,22 @@ void x86_trap(struct trap_frame *tf)
 	                       ? exception_names[tf->vector]
 	                       : "reserved exception";
 	if (tf->vector == 14) {
-		char why[96];
+		char why[96], what[112];
 		uint64_t addr = read_cr2();
+		unsigned fault = page_fault_kind(tf->error);
+		if (vm_fault(addr, fault))
+			return; /* a demand-zero page is there now: run the instruction again */
 		describe_page_fault(why, sizeof(why), tf->error);
-		panic_trap(tf, "page fault at address %#lx (%s) at rip %#lx", addr, why, tf->rip);
+		vm_describe(addr, fault, what, sizeof(what));
+		panic_trap(tf, "page fault at address %#lx (%s)%s%s at rip %#lx", addr, why,
+		           what[0] ? ": " : "", what, tf->rip);
+	}
+	if (tf->vector == 8) {
+		/* Its frame could not be pushed: CR2 in a guard page means a stack overflow. */
+		char what[112];
+		if (vm_describe(read_cr2(), ARCH_FAULT_WRITE, what, sizeof(what)))
+			panic_trap(tf, "double fault: %s, cr2 %#lx, at rip %#lx", what, read_cr2(),
+			           tf->rip);
 	}
 	panic_trap(tf, "%s (vector %lu, error %#lx) at rip %#lx", name, tf->vector, tf->error,
 	           tf->rip);

@@ -14,7 +14,7 @@
 #include "rt.h"
 
 #define PSCI_CPU_ON      0xc4000003 /* SMC64 CPU_ON (DEN0022 5.1.4) */
-#define STACK_ORDER      2          /* 16 KiB, from the page allocator */
+#define STACK_ORDER      2          /* 16 KiB */
 #define STACK_BYTES      (PAGE_SIZE << STACK_ORDER)
 #define START_TIMEOUT_NS 2000000000ull
 #define MPIDR_AFF_MASK   0xff00ffffffull /* Aff3 [39:32], Aff2..Aff0 [23:0] */
@@ -139,20 +139,25 @@ void cpus_enumerate(const void *fdt, int parent)
 
 /* ---- starting the secondaries ---- */
 
-/* Stacks from the page allocator; false (and nothing kept) when memory is short. */
+/*
+ * The stack to run on, with an unmapped guard page below (stack_alloc: an
+ * overflow is reported as one), and the exception stack from the page
+ * allocator; false (and nothing kept) when memory is short.
+ */
 static bool stacks_alloc(unsigned i)
 {
-	uint8_t *stack = page_alloc(STACK_ORDER), *exc = page_alloc(STACK_ORDER);
-	if (!stack || !exc) {
-		if (stack)
-			page_free(stack);
+	char name[VM_NAME_MAX];
+	snprintf(name, sizeof(name), "the boot stack (cpu %u)", i);
+	uint8_t *top = stack_alloc(STACK_BYTES, name), *exc = page_alloc(STACK_ORDER);
+	if (!top || !exc) {
+		stack_free(top);
 		if (exc)
 			page_free(exc);
 		return false;
 	}
-	cpus[i].stack_top = (uintptr_t)(stack + STACK_BYTES);
-	boot_args[i] = (struct secondary_boot){(uintptr_t)(exc + STACK_BYTES),
-	                                       (uintptr_t)(stack + STACK_BYTES), &cpus[i], 0};
+	cpus[i].stack_top = (uintptr_t)top;
+	boot_args[i] =
+	    (struct secondary_boot){(uintptr_t)(exc + STACK_BYTES), (uintptr_t)top, &cpus[i], 0};
 	return true;
 }
 

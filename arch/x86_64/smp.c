@@ -14,10 +14,10 @@
 #include "x86.h"
 
 /*
- * Each AP gets 16 KiB to run on and 4 KiB for double faults and NMIs (TSS
- * IST1), from the page allocator, for the CPUs that exist only. They have no
- * guard pages yet (that comes with the page tables of the memory issue): an
- * overflow runs into whatever the allocator placed next to it.
+ * Each AP gets 16 KiB to run on, with an unmapped guard page below
+ * (stack_alloc: an overflow is reported as one), and 4 KiB from the page
+ * allocator for double faults and NMIs (TSS IST1), for the CPUs that exist
+ * only.
  */
 #define AP_STACK_ORDER      2 /* 16 KiB */
 #define AP_EMERGENCY_ORDER  0 /* 4 KiB */
@@ -222,17 +222,18 @@ static void wait_online(unsigned n)
 static unsigned alloc_stacks(unsigned n)
 {
 	for (unsigned i = 1; i < n; i++) {
-		void *stack = page_alloc(AP_STACK_ORDER);
+		char name[VM_NAME_MAX];
+		snprintf(name, sizeof(name), "the boot stack (cpu %u)", i);
+		void *top = stack_alloc(PAGE_SIZE << AP_STACK_ORDER, name);
 		void *emergency = page_alloc(AP_EMERGENCY_ORDER);
-		if (!stack || !emergency) {
-			if (stack)
-				page_free(stack);
+		if (!top || !emergency) {
+			stack_free(top);
 			if (emergency)
 				page_free(emergency);
 			printf("smp: no memory for the stacks of cpus %u-%u\n", i, n - 1);
 			return i;
 		}
-		ap_stack_tops[i - 1] = (uintptr_t)stack + (PAGE_SIZE << AP_STACK_ORDER);
+		ap_stack_tops[i - 1] = (uintptr_t)top;
 		emergency_tops[i] = (uintptr_t)emergency + (PAGE_SIZE << AP_EMERGENCY_ORDER);
 	}
 	return n;

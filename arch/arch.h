@@ -263,6 +263,41 @@ struct arch_ecam {
 int arch_pci_ecam(unsigned index, struct arch_ecam *out); /* 0, or -ENOENT past the last */
 
 /*
+ * ---- Threads (issue 5) ----
+ *
+ *   switch.S   arch_context_switch and the new-thread trampoline (aarch64:
+ *              also the FP/SIMD save and restore)
+ *   context.c  a new thread's first frame, the FP/SIMD area, the TLS base
+ *
+ * A thread that is not running is its saved stack pointer:
+ * arch_context_switch pushes the callee-saved registers (aarch64: with the
+ * frame pointer and link register) on the current stack, stores sp through
+ * save_sp, loads load_sp and pops the other thread's. Call it with
+ * interrupts disabled; it returns, in the other thread, with them disabled.
+ *
+ * FP/SIMD registers (x86_64: x87/SSE and whatever XSAVE covers; aarch64:
+ * q0-q31, FPCR, FPSR) are not part of that: kernel code is built
+ * -mgeneral-regs-only and never touches them, not even in interrupt
+ * handlers, so rt/sched.c saves and restores them with arch_fpu_save and
+ * arch_fpu_restore at switch time for the threads that have an area.
+ */
+void arch_context_switch(uintptr_t *save_sp, uintptr_t load_sp);
+/*
+ * The saved stack pointer of a new thread whose stack ends at stack_top:
+ * switching to it calls fn(arg), interrupts disabled, with a frame chain
+ * that ends there. fn must not return.
+ */
+uintptr_t arch_context_init(uintptr_t stack_top, void (*fn)(void *), void *arg);
+size_t arch_fpu_size(void);             /* bytes of one save area, which is 64-byte aligned */
+void arch_fpu_init(void *area);         /* the state a new thread starts with */
+void arch_fpu_save(void *area);         /* this CPU's FP/SIMD registers into area */
+void arch_fpu_restore(const void *area);
+/* The thread pointer applications use for TLS: x86_64 FS base, aarch64 TPIDR_EL0. */
+void arch_tls_set(uintptr_t base);
+uintptr_t arch_tls_get(void);
+/* barrier.h also has arch_cpu_relax(), static inline, for spin loops (x86 PAUSE, aarch64 YIELD). */
+
+/*
  * ---- Virtual memory (issue 4) ----
  *
  * mmu.c on both arches builds noos's own page tables and switches every CPU

@@ -29,4 +29,10 @@ static inline void arch_wmb(void)
 	__asm__ volatile("" ::: "memory");
 }
 
+/* In a spin loop: tell the CPU (and a hypervisor or SMT sibling) that we are waiting. */
+static inline void arch_cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
 #endif

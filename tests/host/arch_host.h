@@ -25,4 +25,8 @@ static inline void arch_wmb(void)
 	atomic_thread_fence(memory_order_release);
 }
 
+static inline void arch_cpu_relax(void)
+{
+}
+
 #endif

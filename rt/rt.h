@@ -114,24 +114,67 @@ uint64_t random_source_bits(const char *name); /* credited by every source of th
 void random_report(void);                      /* one console line per source */
 
 /*
- * spinlock (inline): test-and-test-and-set on one atomic byte; acquire on
- * lock and release on unlock order the data it guards across vCPUs.
- * TODO(issue 5): once interrupt handlers may take a lock, add a variant that
- * masks interrupts on this CPU while held, and relax the CPU while spinning
- * (pause / yield) through an arch.h call.
+ * spinlock (inline): test-and-test-and-set on one atomic byte. spin_lock
+ * masks interrupts on this CPU while the lock is held (the previous state is
+ * kept in the lock and restored by spin_unlock), so an interrupt handler may
+ * take a lock the code it interrupted holds elsewhere, and a holder is never
+ * preempted. Nested locks are released in reverse order. Acquire on lock and
+ * release on unlock order the data it guards across vCPUs. Code that takes
+ * `locked` by hand (and masks interrupts itself) may still release it with
+ * spin_unlock: irq_saved is false then, and nothing is restored.
  */
 struct spinlock {
 	bool locked;
+	bool irq_saved;          /* spin_lock masked interrupts: restore irq_state */
+	unsigned long irq_state; /* arch_irq_save()'s result, written by the holder */
 };
+#ifdef NOOS_HOST_TEST
+static inline unsigned long spin_irq_save(void) /* host unit tests have no interrupts */
+{
+	return 0;
+}
+static inline void spin_irq_restore(unsigned long s)
+{
+	(void)s;
+}
+#else
+static inline unsigned long spin_irq_save(void)
+{
+	return arch_irq_save();
+}
+static inline void spin_irq_restore(unsigned long s)
+{
+	arch_irq_restore(s);
+}
+#endif
 static inline void spin_lock(struct spinlock *l)
 {
+	unsigned long s = spin_irq_save();
 	while (__atomic_exchange_n(&l->locked, true, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
-			;
+			arch_cpu_relax();
+	l->irq_state = s;
+	l->irq_saved = true;
+}
+static inline bool spin_trylock(struct spinlock *l)
+{
+	unsigned long s = spin_irq_save();
+	if (__atomic_exchange_n(&l->locked, true, __ATOMIC_ACQUIRE)) {
+		spin_irq_restore(s);
+		return false;
+	}
+	l->irq_state = s;
+	l->irq_saved = true;
+	return true;
 }
 static inline void spin_unlock(struct spinlock *l)
 {
+	bool restore = l->irq_saved;
+	unsigned long s = l->irq_state;
+	l->irq_saved = false;
 	__atomic_store_n(&l->locked, false, __ATOMIC_RELEASE);
+	if (restore)
+		spin_irq_restore(s);
 }
 
 /* pmm.c: RAM from struct boot_info -> sorted, disjoint, page-aligned ranges. */

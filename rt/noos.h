@@ -107,6 +107,369 @@ int noos_vm_decommit(void *addr, size_t size);
 int noos_vm_protect(void *addr, size_t size, int prot);
 int noos_vm_release(void *addr, size_t size);
 
+/*
+ * ---- sockets ----
+ *
+ * TCP and UDP over IPv4 and IPv6 on lwIP (net/socket*.c), after
+ * noos_net_start. Descriptors are small non-negative ints from noos's own
+ * table, shared with event queues (noos_epoll_create); they are not a
+ * libc's file descriptors. Constants and structures have Linux's values and
+ * layouts with a NOOS_/noos_ prefix, so they never clash with an
+ * application's libc and a Linux ABI layer passes them through. Ports and
+ * addresses in sockaddrs are in network byte order, as in Linux.
+ *
+ * Blocking calls sleep (they never spin) unless the socket is non-blocking
+ * (NOOS_SOCK_NONBLOCK, noos_set_nonblock) or the call has
+ * NOOS_MSG_DONTWAIT: then they return -EAGAIN (connect: -EINPROGRESS).
+ * NOOS_SO_RCVTIMEO / NOOS_SO_SNDTIMEO (struct noos_timeval, as Linux) bound
+ * blocking receives and accepts / sends; -EAGAIN when they expire.
+ * Closing a descriptor that other threads are blocked on (recv, accept,
+ * send, connect) wakes them: their calls return -EBADF, as a call made
+ * after the close would. An AF_INET6 socket also serves IPv4 (peers appear
+ * as ::ffff:a.b.c.d) unless NOOS_IPV6_V6ONLY is set, as on Linux.
+ * Every call returns -EBADF for a descriptor that is not open and
+ * -ENOTSOCK for one that is not a socket.
+ */
+#define NOOS_AF_UNSPEC 0
+#define NOOS_AF_INET   2
+#define NOOS_AF_INET6  10
+
+#define NOOS_SOCK_STREAM   1
+#define NOOS_SOCK_DGRAM    2
+#define NOOS_SOCK_NONBLOCK 0x800   /* or'd into socket()'s type, accept4()'s flags */
+#define NOOS_SOCK_CLOEXEC  0x80000 /* accepted and ignored: there is no exec */
+
+#define NOOS_IPPROTO_IP   0
+#define NOOS_IPPROTO_TCP  6
+#define NOOS_IPPROTO_UDP  17
+#define NOOS_IPPROTO_IPV6 41
+
+#define NOOS_INADDR_ANY       0x00000000u
+#define NOOS_INADDR_LOOPBACK  0x7f000001u /* host order: noos_htonl it */
+#define NOOS_INET_ADDRSTRLEN  16
+#define NOOS_INET6_ADDRSTRLEN 46
+
+typedef uint32_t noos_socklen_t;
+typedef uint16_t noos_sa_family_t;
+
+struct noos_sockaddr {
+	noos_sa_family_t sa_family;
+	char sa_data[14];
+};
+struct noos_in_addr {
+	uint32_t s_addr; /* network order */
+};
+struct noos_sockaddr_in { /* 16 bytes */
+	noos_sa_family_t sin_family; /* NOOS_AF_INET */
+	uint16_t sin_port;           /* network order */
+	struct noos_in_addr sin_addr;
+	uint8_t sin_zero[8];
+};
+struct noos_in6_addr {
+	uint8_t s6_addr[16];
+};
+struct noos_sockaddr_in6 { /* 28 bytes */
+	noos_sa_family_t sin6_family; /* NOOS_AF_INET6 */
+	uint16_t sin6_port;           /* network order */
+	uint32_t sin6_flowinfo;
+	struct noos_in6_addr sin6_addr;
+	uint32_t sin6_scope_id; /* interface index, for link-local addresses */
+};
+struct noos_sockaddr_storage { /* 128 bytes: room for any of the above */
+	noos_sa_family_t ss_family;
+	char ss_pad[118];
+	uint64_t ss_align;
+};
+struct noos_timeval { /* NOOS_SO_RCVTIMEO, NOOS_SO_SNDTIMEO; {0, 0}: no timeout */
+	long tv_sec;
+	long tv_usec;
+};
+
+/* Byte order (both arches are little-endian). */
+static inline uint16_t noos_htons(uint16_t v) { return __builtin_bswap16(v); }
+static inline uint16_t noos_ntohs(uint16_t v) { return __builtin_bswap16(v); }
+static inline uint32_t noos_htonl(uint32_t v) { return __builtin_bswap32(v); }
+static inline uint32_t noos_ntohl(uint32_t v) { return __builtin_bswap32(v); }
+
+/* Text to address (af NOOS_AF_INET or NOOS_AF_INET6): 1, 0 if src does not parse, -EAFNOSUPPORT. */
+int noos_inet_pton(int af, const char *src, void *dst);
+/* Address to text in dst (size bytes): the length, -ENOSPC if it does not fit, -EAFNOSUPPORT. */
+int noos_inet_ntop(int af, const void *src, char *dst, noos_socklen_t size);
+
+/*
+ * A new socket: domain NOOS_AF_INET or NOOS_AF_INET6, type NOOS_SOCK_STREAM
+ * (TCP) or NOOS_SOCK_DGRAM (UDP), optionally | NOOS_SOCK_NONBLOCK;
+ * protocol 0 or the type's own. Returns the descriptor; -EAFNOSUPPORT,
+ * -EINVAL (type or flags), -EPROTONOSUPPORT, -EMFILE (table full), -ENOMEM
+ * (no memory or no lwIP control block left).
+ */
+int noos_socket(int domain, int type, int protocol);
+/*
+ * Bind to a local address (any address, and/or port 0 for an ephemeral
+ * one). -EINVAL (already bound, addrlen short), -EAFNOSUPPORT (family is not
+ * the socket's), -EADDRINUSE, -EADDRNOTAVAIL (no interface has it).
+ */
+int noos_bind(int fd, const struct noos_sockaddr *addr, noos_socklen_t addrlen);
+/* TCP: accept connections, up to backlog (1..255) waiting. -EOPNOTSUPP (UDP), -EINVAL (connected), -EADDRINUSE. */
+int noos_listen(int fd, int backlog);
+/*
+ * Take a connection from a listening socket: its new descriptor; the
+ * peer's address in *addr (truncated to *addrlen, which is set to the full
+ * size; both may be NULL). accept4's flags: NOOS_SOCK_NONBLOCK,
+ * NOOS_SOCK_CLOEXEC. -EINVAL (not listening, bad flags), -EOPNOTSUPP (UDP),
+ * -EAGAIN, -EMFILE, -EBADF (closed while waiting).
+ */
+int noos_accept(int fd, struct noos_sockaddr *addr, noos_socklen_t *addrlen);
+int noos_accept4(int fd, struct noos_sockaddr *addr, noos_socklen_t *addrlen, int flags);
+/*
+ * TCP: connect, binding an ephemeral port first if needed. Non-blocking:
+ * -EINPROGRESS, then the socket turns writable and NOOS_SO_ERROR tells the
+ * outcome (0 or the error). -EALREADY (under way), -EISCONN,
+ * -ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH, -EAFNOSUPPORT, -EINVAL (addrlen).
+ * UDP: set the default destination and accept datagrams only from it;
+ * NOOS_AF_UNSPEC dissolves the association.
+ */
+int noos_connect(int fd, const struct noos_sockaddr *addr, noos_socklen_t addrlen);
+
+#define NOOS_MSG_PEEK     0x2    /* recv: leave the data queued */
+#define NOOS_MSG_TRUNC    0x20   /* UDP recv: return the datagram's full length */
+#define NOOS_MSG_DONTWAIT 0x40   /* this call does not block */
+#define NOOS_MSG_WAITALL  0x100  /* TCP recv: block until len bytes, EOF or an error */
+#define NOOS_MSG_NOSIGNAL 0x4000 /* accepted and ignored: there are no signals */
+
+/*
+ * Send len bytes: the count queued. TCP blocks until all are queued
+ * (non-blocking: as many as fit, or -EAGAIN). UDP sends one datagram
+ * (-EMSGSIZE above 65507 bytes for IPv4, 65527 for IPv6). -ENOTCONN,
+ * -EPIPE (shut down for writing or closed by us), -ECONNRESET,
+ * -EDESTADDRREQ (unconnected UDP), -EAGAIN, -EINVAL (flags).
+ */
+long noos_send(int fd, const void *buf, size_t len, int flags);
+/* send to addr (UDP; for TCP addr is ignored, as Linux does when connected). */
+long noos_sendto(int fd, const void *buf, size_t len, int flags, const struct noos_sockaddr *addr,
+                 noos_socklen_t addrlen);
+/*
+ * Receive up to len bytes: the count, 0 at end of stream (TCP, after the
+ * peer's FIN or our SHUT_RD). UDP: one datagram; if longer than len the
+ * rest is discarded (NOOS_MSG_TRUNC: its full length is returned).
+ * -EAGAIN (nothing yet; or SO_RCVTIMEO expired), -ENOTCONN, -ECONNRESET,
+ * -EINVAL (flags).
+ */
+long noos_recv(int fd, void *buf, size_t len, int flags);
+/* recv, and the sender's address as accept reports it (addr, addrlen may be NULL). */
+long noos_recvfrom(int fd, void *buf, size_t len, int flags, struct noos_sockaddr *addr,
+                   noos_socklen_t *addrlen);
+
+#define NOOS_SHUT_RD   0
+#define NOOS_SHUT_WR   1
+#define NOOS_SHUT_RDWR 2
+/* Stop receiving (recv returns 0) and/or sending (TCP sends FIN). -ENOTCONN, -EINVAL (how). */
+int noos_shutdown(int fd, int how);
+/*
+ * Close a socket or an event queue. A TCP connection closes gracefully in
+ * the background (sending what is queued, then FIN); with unread data it
+ * is reset, as Linux does. The socket leaves every event queue at once.
+ */
+int noos_close(int fd);
+/* Non-blocking mode on (on != 0) or off. */
+int noos_set_nonblock(int fd, int on);
+
+/* Options: Linux's levels, names and value types (int unless said). */
+#define NOOS_SOL_SOCKET     1
+#define NOOS_SO_REUSEADDR   2  /* bind to a port that has connections in TIME_WAIT */
+#define NOOS_SO_TYPE        3  /* get: NOOS_SOCK_STREAM / DGRAM */
+#define NOOS_SO_ERROR       4  /* get: the pending error (positive errno), and clear it */
+#define NOOS_SO_BROADCAST   6  /* UDP: may send to broadcast addresses */
+#define NOOS_SO_SNDBUF      7  /* bytes queued for sending at most (set: Linux doubles it) */
+#define NOOS_SO_RCVBUF      8  /* UDP: bytes queued for reading at most (set: doubled) */
+#define NOOS_SO_KEEPALIVE   9  /* TCP keepalive probes (times: NOOS_TCP_KEEP*) */
+#define NOOS_SO_RCVTIMEO    20 /* struct noos_timeval */
+#define NOOS_SO_SNDTIMEO    21 /* struct noos_timeval */
+#define NOOS_SO_ACCEPTCONN  30 /* get: 1 if listening */
+#define NOOS_SO_PROTOCOL    38 /* get */
+#define NOOS_SO_DOMAIN      39 /* get */
+#define NOOS_TCP_NODELAY    1  /* level NOOS_IPPROTO_TCP: no Nagle delay */
+#define NOOS_TCP_KEEPIDLE   4  /* seconds idle before the first probe */
+#define NOOS_TCP_KEEPINTVL  5  /* seconds between probes */
+#define NOOS_TCP_KEEPCNT    6  /* probes before the connection is dropped */
+#define NOOS_IPV6_V6ONLY    26 /* level NOOS_IPPROTO_IPV6, before bind: IPv6 only */
+/*
+ * set: -ENOPROTOOPT (unknown level or name), -EINVAL (optlen too small,
+ * bad value). get: the value, truncated to *optlen, which is set to its
+ * size (as Linux); -ENOPROTOOPT.
+ */
+int noos_setsockopt(int fd, int level, int name, const void *val, noos_socklen_t optlen);
+int noos_getsockopt(int fd, int level, int name, void *val, noos_socklen_t *optlen);
+/* The local / peer address (truncated to *addrlen, which is set to the full size). Peer: -ENOTCONN. */
+int noos_getsockname(int fd, struct noos_sockaddr *addr, noos_socklen_t *addrlen);
+int noos_getpeername(int fd, struct noos_sockaddr *addr, noos_socklen_t *addrlen);
+
+/*
+ * Names to addresses: numeric IPv4/IPv6 hosts without DNS, others through
+ * lwIP's DNS resolver (A and AAAA; servers from DHCP, router
+ * advertisements or dns= on the command line). node NULL: the any address
+ * with NOOS_AI_PASSIVE, else loopback. service: a port number (no services
+ * database). Results for both families when hints allow (IPv4 first), and
+ * one entry per socket type when hints->ai_socktype is 0. Returns 0 and
+ * *res, to be freed with noos_freeaddrinfo; -ENOENT (no such name, or no
+ * address of the family), -ETIMEDOUT (no answer), -EAGAIN (no DNS server),
+ * -EAFNOSUPPORT, -ESOCKTNOSUPPORT, -EINVAL (bad service, flags, or both
+ * node and service NULL), -ENOMEM.
+ */
+#define NOOS_AI_PASSIVE     0x1
+#define NOOS_AI_CANONNAME   0x2 /* ai_canonname: the name as given */
+#define NOOS_AI_NUMERICHOST 0x4 /* never ask DNS */
+#define NOOS_AI_NUMERICSERV 0x400
+struct noos_addrinfo {
+	int ai_flags;
+	int ai_family;
+	int ai_socktype;
+	int ai_protocol;
+	noos_socklen_t ai_addrlen;
+	struct noos_sockaddr *ai_addr;
+	char *ai_canonname;
+	struct noos_addrinfo *ai_next;
+};
+int noos_getaddrinfo(const char *node, const char *service, const struct noos_addrinfo *hints,
+                     struct noos_addrinfo **res);
+void noos_freeaddrinfo(struct noos_addrinfo *res);
+
+/*
+ * Interfaces: the loopback lo0 and en1, en2, ... (one per virtio-net
+ * device), numbered 0..noos_if_count()-1. index is what sin6_scope_id
+ * takes. Addresses in network order; zero when not configured. ipv6 lists
+ * the valid addresses (link-local first), preferred ones flagged in
+ * ipv6_preferred (bit n: ipv6[n]). noos_if_info: 0, -ENODEV (no such
+ * interface), -EINVAL (info NULL).
+ */
+#define NOOS_IF_NAMESIZE 16
+#define NOOS_IF_MAX_IPV6 3
+struct noos_ifinfo {
+	char name[NOOS_IF_NAMESIZE];
+	unsigned index;
+	unsigned mtu;
+	uint8_t mac[6];
+	uint8_t up;        /* administratively up */
+	uint8_t link_up;   /* carrier */
+	uint8_t ipv4_dhcp; /* the IPv4 address came from DHCP */
+	uint8_t ipv6_count;
+	uint8_t ipv6_preferred;
+	struct noos_in_addr ipv4, netmask, gateway;
+	struct noos_in6_addr ipv6[NOOS_IF_MAX_IPV6];
+};
+int noos_if_count(void);
+int noos_if_info(unsigned i, struct noos_ifinfo *info);
+
+/*
+ * ---- readiness ----
+ *
+ * poll and an epoll-like event queue over sockets, with Linux's values and
+ * semantics. A socket is readable (IN) with data or a datagram queued, at
+ * end of stream, with a connection to accept, or with an error; writable
+ * (OUT) when a send would queue something without blocking (TCP: connected
+ * and at least a third of the send buffer free; UDP: always); RDHUP when
+ * the peer shut down its sending side; HUP when both directions are shut
+ * (or a connection was reset or never established); ERR with an error
+ * pending (NOOS_SO_ERROR clears it). ERR and HUP are always reported,
+ * whether asked for or not.
+ */
+#define NOOS_POLLIN     0x001
+#define NOOS_POLLPRI    0x002
+#define NOOS_POLLOUT    0x004
+#define NOOS_POLLERR    0x008
+#define NOOS_POLLHUP    0x010
+#define NOOS_POLLNVAL   0x020 /* the descriptor is not open (or was closed while polled) */
+#define NOOS_POLLRDNORM 0x040
+#define NOOS_POLLWRNORM 0x100
+#define NOOS_POLLRDHUP  0x2000
+struct noos_pollfd {
+	int fd;        /* negative: ignored (revents 0) */
+	short events;  /* requested */
+	short revents; /* returned */
+};
+/*
+ * Wait until one of fds is ready or timeout_ns passes (0: look and return;
+ * NOOS_FOREVER: no limit). Returns how many have revents != 0 (0 on
+ * timeout); -EINVAL (nfds over 4096, fds NULL with nfds > 0).
+ */
+int noos_poll(struct noos_pollfd *fds, unsigned nfds, uint64_t timeout_ns);
+
+#define NOOS_EPOLLIN        0x001u
+#define NOOS_EPOLLPRI       0x002u
+#define NOOS_EPOLLOUT       0x004u
+#define NOOS_EPOLLERR       0x008u
+#define NOOS_EPOLLHUP       0x010u
+#define NOOS_EPOLLRDNORM    0x040u
+#define NOOS_EPOLLWRNORM    0x100u
+#define NOOS_EPOLLRDHUP     0x2000u
+#define NOOS_EPOLLEXCLUSIVE (1u << 28) /* accepted; every waiter is woken anyway */
+#define NOOS_EPOLLONESHOT   (1u << 30) /* disarm after one report; EPOLL_CTL_MOD re-arms */
+#define NOOS_EPOLLET        (1u << 31) /* edge-triggered */
+#define NOOS_EPOLL_CTL_ADD  1
+#define NOOS_EPOLL_CTL_DEL  2
+#define NOOS_EPOLL_CTL_MOD  3
+#define NOOS_EPOLL_CLOEXEC  0x80000 /* accepted and ignored */
+
+typedef union noos_epoll_data {
+	void *ptr;
+	int fd;
+	uint32_t u32;
+	uint64_t u64;
+} noos_epoll_data_t;
+/* Linux's layout: packed (12 bytes) on x86_64, 16 bytes on aarch64. */
+struct noos_epoll_event {
+	uint32_t events;
+	noos_epoll_data_t data;
+}
+#ifdef __x86_64__
+__attribute__((packed))
+#endif
+;
+
+/*
+ * An event queue: its descriptor (closed with noos_close). -EINVAL (flags),
+ * -EMFILE, -ENOMEM.
+ *
+ * Level-triggered (the default): every wait reports each registered socket
+ * that is ready for what was asked, until it is not. Edge-triggered
+ * (NOOS_EPOLLET): a socket is reported once each time its readiness rises
+ * after the registration and after each report: new data or a new
+ * connection arriving (even when earlier data is still unread, as Linux),
+ * end of stream, send space freed, an error, a hang-up; and once at
+ * registration if it is ready then. NOOS_EPOLLONESHOT: after one report
+ * the socket stays registered but reports nothing until EPOLL_CTL_MOD.
+ */
+int noos_epoll_create(int flags);
+/*
+ * Register (ADD), change (MOD) or remove (DEL; ev may be NULL) fd in the
+ * queue epfd. ev->data comes back with each report. -EEXIST (ADD twice),
+ * -ENOENT (MOD/DEL of what is not registered), -EINVAL (bad op, epfd
+ * itself, ev NULL for ADD/MOD, epfd not an event queue), -EPERM (fd is an
+ * event queue: nesting is not supported), -ENOMEM.
+ */
+int noos_epoll_ctl(int epfd, int op, int fd, struct noos_epoll_event *ev);
+/*
+ * Wait up to timeout_ns (0: look and return; NOOS_FOREVER: no limit) for
+ * events; fills up to maxevents entries and returns how many (0 on
+ * timeout). Several threads may wait on one queue; each report goes to one
+ * of them. Sockets ready beyond maxevents are reported by the next call,
+ * round robin. -EINVAL (maxevents <= 0, events NULL), -EBADF (closed while
+ * waiting).
+ */
+int noos_epoll_wait(int epfd, struct noos_epoll_event *events, int maxevents, uint64_t timeout_ns);
+
+/* Socket counters (for a /stats page): now open, and totals since boot. */
+struct noos_socket_stats {
+	uint64_t sockets;      /* sockets open now */
+	uint64_t tcp_open;     /* TCP connections open now (connected or connecting) */
+	uint64_t queues;       /* event queues open now */
+	uint64_t tcp_accepted; /* connections accepted since boot */
+	uint64_t tcp_connected;/* outgoing connections established since boot */
+	uint64_t tcp_reset;    /* connections ended by a reset or an error */
+	uint64_t udp_dropped;  /* datagrams dropped because a receive queue was full */
+};
+int noos_socket_stats(struct noos_socket_stats *st); /* -EINVAL if st is NULL */
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,21 +24,6 @@ static uint64_t ram_total(const struct boot_info *bi)
 	return total;
 }
 
-/* Inter-processor interrupts, by kind (arch.h: one hook for all of them). */
-static void ipi_dispatch(enum arch_ipi kind)
-{
-	if (kind == ARCH_IPI_TLB)
-		tlb_ipi();
-}
-
-/* What a CPU other than the boot CPU runs until the scheduler gives it threads. */
-static void cpu_idle_loop(struct cpu *self)
-{
-	(void)self;
-	for (;;)
-		arch_cpu_idle();
-}
-
 void rt_boot(struct boot_info *bi)
 {
 	/* 1. Stack protector guard from hardware entropy, before any protected frame returns. */
@@ -55,9 +40,13 @@ void rt_boot(struct boot_info *bi)
 	if (arch_irq_init(bi) != 0 || arch_time_init() != 0)
 		panic("no usable interrupt controller or clock");
 
-	/* 5. Every other CPU comes online and idles until there is work for it. */
-	arch_ipi_set_handler(ipi_dispatch);
-	int cpus = arch_smp_start(cpu_idle_loop);
+	/*
+	 * 5. Threads: this boot context becomes thread "boot" on CPU 0, and the
+	 * scheduler takes the timer and IPI hooks (TLB shootdowns included).
+	 * Every other CPU comes online into its idle loop and runs threads.
+	 */
+	sched_init();
+	int cpus = arch_smp_start(sched_cpu_entry);
 	if (cpus < (int)arch_cpu_present())
 		printf("cpus: only %d of %u came online\n", cpus, arch_cpu_present());
 	printf("cpus: %d online (%s), %s\n", cpus, arch_irq_describe(), arch_time_describe());
@@ -72,8 +61,8 @@ void rt_boot(struct boot_info *bi)
 	mmio_init(bi);
 	pci_init(bi); /* PCI: host bridges, functions and BARs, then the drivers */
 
-	/* 8. Run the application; its return value is the VM's exit status. */
-	exit(main(boot_cmdline.argc, boot_cmdline.argv));
+	/* 8. The application in thread "main"; its return value is the VM's exit status. */
+	thread_run_main(main, boot_cmdline.argc, boot_cmdline.argv);
 }
 
 void boot_info_add_range(struct mem_range *ranges, unsigned *count, uint64_t base, uint64_t size)

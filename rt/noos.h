@@ -107,6 +107,168 @@ int noos_vm_decommit(void *addr, size_t size);
 int noos_vm_protect(void *addr, size_t size, int prot);
 int noos_vm_release(void *addr, size_t size);
 
+/* ---- threads, time and synchronisation ---- */
+
+/*
+ * Threads run on every vCPU, preemptively: strict priorities, round robin
+ * (10 ms slices) among equal ones. main() runs in thread "main"; the VM
+ * exits with main's return value, or with 0 when every thread has exited.
+ * Blocking calls may not be made from interrupt handlers (they return
+ * -EPERM). Timeouts are relative, in nanoseconds of the monotonic clock;
+ * NOOS_FOREVER means none. Deadlines are never early.
+ */
+#define NOOS_FOREVER UINT64_MAX
+
+typedef struct noos_thread noos_thread_t; /* opaque; invalid once joined or exited detached */
+
+#define NOOS_PRIO_MIN     1
+#define NOOS_PRIO_DEFAULT 16
+#define NOOS_PRIO_MAX     31
+
+#define NOOS_THREAD_DETACHED 0x1 /* freed when it exits; cannot be joined */
+
+/* Zeroed fields take the defaults. */
+struct noos_thread_opts {
+	const char *name;  /* copied (23 characters kept); NULL: "thread" */
+	size_t stack_size; /* bytes, rounded up; 0: 64 KiB */
+	int priority;      /* NOOS_PRIO_MIN..NOOS_PRIO_MAX; 0: NOOS_PRIO_DEFAULT */
+	uint64_t affinity; /* bit n: may run on CPU n; 0: any CPU */
+	unsigned flags;    /* NOOS_THREAD_DETACHED */
+};
+
+/*
+ * Start fn(arg) in a new thread; *out (may be NULL for detached threads)
+ * gets its handle. Returns 0, -EINVAL (no fn, bad option, affinity without
+ * an online CPU) or -ENOMEM. A new thread starts with interrupts on, the
+ * default FP environment and TLS base 0.
+ */
+int noos_thread_create(noos_thread_t **out, void *(*fn)(void *), void *arg,
+                       const struct noos_thread_opts *opts);
+/*
+ * Wait for t to exit and free it; *retval (if not NULL) gets fn's result.
+ * -EINVAL if t is detached or another thread joins it, -EDEADLK for the
+ * caller itself, -ESRCH for a bad handle.
+ */
+int noos_thread_join(noos_thread_t *t, void **retval);
+/* t frees itself when it exits (now, if it has). -EINVAL if already detached, -ESRCH bad handle. */
+int noos_thread_detach(noos_thread_t *t);
+/* End the calling thread with retval (what join returns). */
+void noos_thread_exit(void *retval) __attribute__((noreturn));
+/* Let other threads of the same priority run first. */
+void noos_thread_yield(void);
+/* The calling thread. */
+noos_thread_t *noos_thread_self(void);
+/* Restrict t (NULL: the caller) to the CPUs in mask; it moves at once. -EINVAL: none online. */
+int noos_thread_set_affinity(noos_thread_t *t, uint64_t mask);
+/* Change t's (NULL: the caller's) priority. -EINVAL out of range. */
+int noos_thread_set_priority(noos_thread_t *t, int priority);
+/* t's (NULL: the caller's) id (unique, never 0) and name; 0 / NULL for a bad handle. */
+uint32_t noos_thread_id(noos_thread_t *t);
+const char *noos_thread_name(noos_thread_t *t);
+
+/*
+ * Thread-local storage: the calling thread's thread pointer (x86_64 FS base,
+ * aarch64 TPIDR_EL0), switched with the thread; compilers' TLS code reads
+ * the register directly. noos_tls_get reads the register.
+ */
+int noos_tls_set(void *base);
+void *noos_tls_get(void);
+
+/*
+ * futex: sleep while *addr == expected, until woken, or until timeout_ns
+ * passes. The check and the sleep are atomic with respect to
+ * noos_futex_wake on the same address, from any CPU. Returns 0 when woken
+ * (callers re-check their condition: a wake meant for a word's previous use
+ * may arrive), -EAGAIN when *addr != expected, -ETIMEDOUT, -EINVAL (addr
+ * NULL or not 4-byte aligned), -EPERM in an interrupt handler.
+ */
+int noos_futex_wait(uint32_t *addr, uint32_t expected, uint64_t timeout_ns);
+/* Wake up to n threads waiting on addr, oldest first; returns how many. Any context. */
+int noos_futex_wake(uint32_t *addr, int n);
+
+/*
+ * A sleeping mutex (not recursive). Zero-initialised or NOOS_MUTEX_INIT is
+ * unlocked. lock: 0, -EDEADLK if the caller holds it, -EPERM in an
+ * interrupt handler; trylock: 0 or -EBUSY; unlock: 0, -EPERM if the caller
+ * does not hold it.
+ */
+typedef struct {
+	uint32_t state; /* 0 free, 1 held, 2 held with waiters */
+	uint32_t owner; /* holder's noos_thread_id */
+} noos_mutex_t;
+#define NOOS_MUTEX_INIT {0, 0}
+int noos_mutex_init(noos_mutex_t *m);
+int noos_mutex_lock(noos_mutex_t *m);
+int noos_mutex_trylock(noos_mutex_t *m);
+int noos_mutex_unlock(noos_mutex_t *m);
+
+/*
+ * Condition variable. wait unlocks m (which the caller holds), sleeps until
+ * signalled, and locks m again; it may also return spuriously, so callers
+ * loop on their condition. timedwait returns -ETIMEDOUT when timeout_ns
+ * passes first. -EPERM if the caller does not hold m.
+ */
+typedef struct {
+	uint32_t seq;     /* bumped by every signal */
+	uint32_t waiters; /* threads in wait */
+} noos_cond_t;
+#define NOOS_COND_INIT {0, 0}
+int noos_cond_init(noos_cond_t *c);
+int noos_cond_wait(noos_cond_t *c, noos_mutex_t *m);
+int noos_cond_timedwait(noos_cond_t *c, noos_mutex_t *m, uint64_t timeout_ns);
+int noos_cond_signal(noos_cond_t *c);    /* wake one waiter */
+int noos_cond_broadcast(noos_cond_t *c); /* wake them all */
+
+/*
+ * Counting semaphore. wait: 0, or -ETIMEDOUT (timedwait), -EAGAIN
+ * (trywait); post: 0, or -EOVERFLOW at NOOS_SEM_MAX. post may be called
+ * from interrupt handlers.
+ */
+typedef struct {
+	uint32_t count;
+	uint32_t waiters;
+} noos_sem_t;
+#define NOOS_SEM_MAX 0x7fffffffu
+int noos_sem_init(noos_sem_t *s, unsigned value); /* -EINVAL above NOOS_SEM_MAX */
+int noos_sem_wait(noos_sem_t *s);
+int noos_sem_timedwait(noos_sem_t *s, uint64_t timeout_ns);
+int noos_sem_trywait(noos_sem_t *s);
+int noos_sem_post(noos_sem_t *s);
+int noos_sem_value(noos_sem_t *s); /* the count now */
+
+/* Sleep at least ns nanoseconds; 0, or -EPERM in an interrupt handler. */
+int noos_sleep_ns(uint64_t ns);
+/* Monotonic nanoseconds since boot, the same on every CPU. */
+uint64_t noos_time_ns(void);
+/* Nanoseconds since 1970-01-01 UTC, or -ENODEV / -EIO without a usable clock. */
+int64_t noos_wallclock_ns(void);
+/* CPUs running threads, and the one the caller runs on now (it may move at once). */
+unsigned noos_cpu_count(void);
+unsigned noos_cpu_id(void);
+
+/* What one CPU's scheduler has done since boot (for tests and benchmarks). */
+struct noos_sched_stats {
+	uint64_t switches;    /* threads switched to */
+	uint64_t preemptions; /* timer interrupts that rescheduled (slice ends, sleepers woken) */
+	uint64_t steals;      /* threads taken from other CPUs' queues while idle */
+	uint64_t queued;      /* threads waiting in its run queue now */
+};
+int noos_sched_stats(unsigned cpu, struct noos_sched_stats *st); /* -EINVAL: no such CPU */
+
+/*
+ * ---- network ----
+ *
+ * lwIP 2.1 on virtio-net (net/). noos_net_start starts lwIP and one
+ * interface per virtio-net device (en1, en2, ...; lo0 is the loopback):
+ * IPv4 by DHCP, or from ip=ADDR[/PREFIX] gw=ADDR dns=ADDR[,ADDR] on the
+ * command line for the first; IPv6 link-local and SLAAC. Returns the
+ * number of interfaces (0 without a device); calling it again returns the
+ * same. noos_net_wait waits until some interface has an IPv4 address: 0,
+ * -ETIMEDOUT, -ENODEV before noos_net_start.
+ */
+int noos_net_start(void);
+int noos_net_wait(uint64_t timeout_ns);
+
 /*
  * ---- sockets ----
  *

@@ -258,4 +258,131 @@ void vm_stats(struct noos_mem_stats *st);
 void *stack_alloc(size_t size, const char *name);
 void stack_free(void *top);
 
+/* ---- threads and scheduling (issue 5) ---- */
+
+#include "noos.h" /* the noos_* types that rt/ implements */
+
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+
+/* runq.c: one CPU's ready threads by priority (no locking: the caller holds the CPU's). */
+#define RUNQ_PRIOS 32
+struct runq_node {
+	struct runq_node *next, *prev;
+	uint8_t prio;
+	bool queued;
+};
+struct runq {
+	struct runq_node head[RUNQ_PRIOS]; /* per priority, a FIFO ring through its head */
+	uint32_t bitmap;                   /* bit p: priority p has nodes */
+	unsigned count;
+};
+void runq_init(struct runq *q);
+void runq_push(struct runq *q, struct runq_node *n, unsigned prio, bool front);
+void runq_remove(struct runq *q, struct runq_node *n);
+int runq_top(const struct runq *q); /* the best priority queued, -1 if none */
+struct runq_node *runq_pop(struct runq *q);
+struct runq_node *runq_take_if(struct runq *q, bool (*ok)(const struct runq_node *, void *),
+                               void *ctx);
+unsigned runq_count(const struct runq *q); /* may be read without the lock, as a hint */
+
+/* timerq.c: one CPU's deadlines, a pairing heap (no locking: the caller's). */
+struct timer {
+	uint64_t deadline;                 /* arch_time_ns() */
+	struct timer *child, *next, *prev; /* heap links (timerq.c) */
+	bool queued;
+};
+struct timerq {
+	struct timer *root;
+	unsigned count;
+};
+void timerq_init(struct timerq *q);
+void timerq_insert(struct timerq *q, struct timer *t);
+void timerq_remove(struct timerq *q, struct timer *t);
+struct timer *timerq_first(const struct timerq *q);
+uint64_t timerq_next(const struct timerq *q); /* UINT64_MAX when empty */
+struct timer *timerq_pop_due(struct timerq *q, uint64_t now);
+
+/* A kernel thread. Application threads are these too (noos_thread_t in noos.h). */
+enum thread_state {
+	THREAD_RUNNING, /* current on CPU `cpu` */
+	THREAD_READY,   /* in a run queue, or about to be put in one */
+	THREAD_BLOCKED, /* waiting for sched_wake (or its timer) */
+	THREAD_DEAD,    /* exited */
+};
+#define THREAD_NAME_MAX 24
+#define THREAD_MAGIC    0x74687264u /* "thrd": a handle that is a live thread */
+struct thread {
+	uintptr_t sp; /* saved stack pointer while switched out (arch_context_switch) */
+	/* sched.c: guarded by the run-queue lock of CPU `cpu` */
+	struct runq_node rq;
+	unsigned cpu;       /* where it runs or is queued; changes only under the old CPU's lock */
+	uint8_t state;      /* enum thread_state */
+	uint8_t prio;       /* NOOS_PRIO_MIN..NOOS_PRIO_MAX; 0 for idle threads */
+	bool on_cpu;        /* its registers are live on a CPU (until the switch away finished) */
+	bool idle;          /* a CPU's idle thread: never queued, never blocks */
+	bool reap;          /* DEAD and detached: freed once switched away from */
+	bool static_stack;  /* boot and AP idle contexts: nothing to free */
+	uint32_t block_seq; /* counts blocks; a wake for an earlier block is stale */
+	uint64_t affinity;  /* bit n: may run on CPU n */
+	struct timer timer; /* sched_block's deadline, in the timer queue of timer_cpu */
+	uint32_t timer_seq;
+	unsigned timer_cpu;
+	/* switched with the thread (sched.c) */
+	uintptr_t tls;
+	void *fpu; /* FP/SIMD save area, NULL for threads that never use FP (idle) */
+	/* thread.c: lock guards exited, detached, joiner, join_seq, retval */
+	struct spinlock lock;
+	bool exited, detached;
+	struct thread *joiner;
+	uint32_t join_seq;
+	void *retval;
+	void *(*fn)(void *);
+	void *arg;
+	void *stack_top;
+	size_t stack_size;
+	struct thread *zombie_next; /* thread.c's list of detached threads to free */
+	uint32_t id, magic;
+	char name[THREAD_NAME_MAX];
+	int errno_value; /* errno.c: this thread's errno (lwIP's sockets set it) */
+};
+
+/*
+ * sched.c: per-CPU run queues, preemption, sleeping and waking. Blocking
+ * follows one pattern (futex.c, thread.c): with interrupts off and the
+ * waiters' lock held, seq = sched_block_prepare(), publish (thread, seq)
+ * where the waker finds it, drop the lock, sched_block(deadline), retake the
+ * lock and check why we woke. A waker calls sched_wake(thread, seq) with
+ * that lock held; a stale seq (the thread woke already) does nothing.
+ */
+void sched_init(void); /* boot CPU: the boot context becomes thread "boot" */
+void sched_cpu_entry(struct cpu *self) __attribute__((noreturn)); /* arch_smp_start's entry */
+void sched_started(void);                  /* a new thread's first act (thread.c) */
+struct thread *sched_current(void);        /* NULL before sched_init */
+void sched_add(struct thread *t, int cpu); /* queue a new thread; cpu < 0: the scheduler picks */
+uint32_t sched_block_prepare(void);        /* interrupts off */
+void sched_block(uint64_t deadline);       /* interrupts off, no spinlock held; 0: no deadline */
+bool sched_wake(struct thread *t, uint32_t seq);
+void sched_yield(void);
+void sched_exit(bool reap) __attribute__((noreturn));
+int sched_sleep_until(uint64_t deadline);
+int sched_set_affinity(struct thread *t, uint64_t mask);
+int sched_set_priority(struct thread *t, unsigned prio);
+uint64_t sched_online_mask(void);
+
+/* thread.c */
+struct thread *thread_boot(void); /* sched_init: the boot context as a thread, NULL if no memory */
+void thread_run_main(int (*main_fn)(int, char **), int argc, char **argv) __attribute__((noreturn));
+void thread_exit(void *retval) __attribute__((noreturn));
+void thread_reap(void);                   /* free detached threads that exited; thread context */
+void thread_reap_later(struct thread *t); /* sched.c: t exited detached; any context */
+
+/* mutex.c, for cond.c */
+void mutex_relock(noos_mutex_t *m);
+bool mutex_held_by_me(noos_mutex_t *m);
+
+/* futex.c: the primitive mutex.c, cond.c and sem.c are built on; deadline 0 = none. */
+int futex_wait(const uint32_t *addr, uint32_t expected, uint64_t deadline);
+int futex_wake(const uint32_t *addr, int n);
+uint64_t futex_deadline(uint64_t timeout_ns); /* now + timeout; 0 for NOOS_FOREVER */
+
 #endif

@@ -4,7 +4,9 @@
  *
  * Each CPU reports in from its IPI handler (so the report runs on that CPU):
  * it records the id arch_cpu_id() gives it, checks that arch_this_cpu() is
- * its own struct cpu and that it runs on its own stack, and bumps an atomic
+ * its own struct cpu and that it runs on the stack it interrupted (the
+ * CPU's own entry stack, where its idle thread runs, or, on the CPU running
+ * main, the main thread's stack), and bumps an atomic
  * counter. Prints "cpus: ok N" and returns 0, or prints FAIL lines and
  * returns 1. A CPU that never answers fails after a timeout.
  *
@@ -19,6 +21,13 @@
 
 #define TIMEOUT_NS  2000000000ull
 #define STACK_BOUND 65536 /* a handler runs within this many bytes below its CPU's stack top */
+
+static uintptr_t main_sp; /* an address in main's frame: main runs in a thread of its own */
+
+static bool near_below(uintptr_t sp, uintptr_t top)
+{
+	return sp < top && top - sp < STACK_BOUND;
+}
 
 static int failures;
 static int reported;               /* CPUs that answered the current round */
@@ -42,7 +51,7 @@ static void on_ipi(enum arch_ipi kind)
 		return;
 	if (c != arch_cpu(id) || c->self != c || c->id != id || arch_irq_enabled())
 		__atomic_fetch_add(&wrong[id], 1, __ATOMIC_RELAXED);
-	if (!(sp < c->stack_top && c->stack_top - sp < STACK_BOUND))
+	if (!near_below(sp, c->stack_top) && !near_below(sp, main_sp))
 		__atomic_fetch_add(&wrong[id], 1, __ATOMIC_RELAXED);
 	if (kind < ARCH_IPI_KINDS)
 		__atomic_fetch_add(&kinds_seen[kind], 1, __ATOMIC_RELAXED);
@@ -103,6 +112,7 @@ static void ipi_round(unsigned n, enum arch_ipi kind)
 int main(void)
 {
 	unsigned n = arch_cpu_count();
+	main_sp = (uintptr_t)&n;
 	printf("cpus: %u online, %u present\n", n, arch_cpu_present());
 	check_topology(n);
 	check_irq_state();

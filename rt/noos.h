@@ -328,7 +328,7 @@ struct noos_sockaddr_in { /* 16 bytes */
 	uint8_t sin_zero[8];
 };
 struct noos_in6_addr {
-	uint8_t s6_addr[16];
+	uint8_t s6_u8[16]; /* not s6_addr: libcs and lwIP make that a macro */
 };
 struct noos_sockaddr_in6 { /* 28 bytes */
 	noos_sa_family_t sin6_family; /* NOOS_AF_INET6 */

@@ -288,8 +288,19 @@ def cmd_demo(args):
 
 
 def cmd_bench(args):
-    fail("bench is not built yet: it measures the httpd image against a Linux guest, "
-         "and neither networking nor httpd exists yet")
+    """tests/bench/bench.py for each arch: the table on stdout, results.md and
+    results.json in build/bench/, the Linux guest's packages in build/bench/cache/."""
+    arches = args.arch or list(CROSS)
+    if build(arches, verbose=False):
+        sys.exit(1)
+    sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
+    import bench
+    top = os.path.join(os.path.dirname(build_dir("x86_64")), "bench")
+    runs = args.runs or (bench.QUICK_RUNS if args.quick else bench.DEFAULT_RUNS)
+    if runs < 1:
+        fail("--runs must be at least 1", 2)
+    sys.exit(bench.run({a: build_dir(a) for a in arches}, top, os.path.join(top, "cache"),
+                       runs, args.quick))
 
 
 # ---------------------------------------------------------------- arguments
@@ -329,7 +340,10 @@ def parser():
     d.add_argument("--arch", choices=CROSS)
     d.set_defaults(func=cmd_demo)
 
-    e = sub.add_parser("bench", help="the benchmark table")
+    e = sub.add_parser("bench", help="noos against a Linux guest and the floor (boot, size, memory)")
+    e.add_argument("--arch", action="append", choices=CROSS, help="only this (repeatable)")
+    e.add_argument("--runs", type=int, help="boots of each subject per row (default 5)")
+    e.add_argument("--quick", action="store_true", help="3 runs and a coarser memory search")
     e.set_defaults(func=cmd_bench)
     return top
 

@@ -1,0 +1,310 @@
+"""The Linux reference guest of `./noos bench`, built from Debian packages at run time.
+
+Debian's cloud kernel (linux-image-cloud-amd64, linux-image-cloud-arm64) booted
+with -kernel, and an initramfs of busybox-static with a small /init that does
+the same job as the noos image it is compared with. Nothing is installed on the
+host: `apt-get download` fetches the .debs into the cache directory (under
+build/, never committed), `dpkg-deb --fsys-tarfile` gives the two files we
+need (the kernel from /boot, /bin/busybox), and the initramfs is written here
+as a plain newc cpio archive (the kernel's "initramfs buffer format",
+Documentation/driver-api/early-userspace/buffer-format.rst), uncompressed, so
+that the guest spends no time decompressing it.
+
+The kernel command line's unknown key=value words reach /init as environment
+(Documentation/admin-guide/kernel-parameters.rst): bench=MODE selects what
+/init does. Modes so far: boot (print a line, power off). The network modes
+(busybox httpd, nc) come with the network rows; virtio_net is a module in
+Debian's cloud kernels (CONFIG_VIRTIO_NET=m), so they will need its .ko and
+its dependencies copied into the initramfs as well.
+
+Standard library only, like the rest of the harness.
+"""
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+DEB_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+KERNEL_META = {"x86_64": "linux-image-cloud-amd64", "aarch64": "linux-image-cloud-arm64"}
+BUSYBOX = "busybox-static"
+CONSOLE = {"x86_64": "ttyS0", "aarch64": "ttyAMA0"}
+
+# What /init prints in boot mode: the Linux guest's "first line of application output".
+MARKER = "Hello from Linux!"
+
+INIT = """#!/bin/sh
+# /init of the Linux reference guest of ./noos bench (tests/bench/linux.py).
+# bench=MODE from the kernel command line arrives as an environment variable.
+case "$bench" in
+boot)
+	/bin/busybox echo "%s"
+	;;
+*)
+	/bin/busybox echo "bench init: unknown mode '$bench'"
+	;;
+esac
+/bin/busybox poweroff -f
+""" % MARKER
+
+# Guards the cache against two bench runs (x86_64 and aarch64 smoke tests, or
+# two engineers) filling it at once.
+LOCK_NAME = ".lock"
+
+
+class Unavailable(Exception):
+    """The Linux guest cannot be had (no apt, no network, a package missing)."""
+
+
+@dataclasses.dataclass
+class Guest:
+    arch: str
+    kernel: str  # what -kernel takes: bzImage (x86_64) or the arm64 Image
+    initrd: str
+    versions: dict  # package -> version
+    note: str = ""  # e.g. "offline: using the cached guest"
+
+    def append(self, mode="boot", extra=""):
+        """The kernel command line: serial console, no chatter, a panic
+        resets at once (with -no-reboot QEMU then exits), and the /init mode."""
+        words = [f"console={CONSOLE[self.arch]}", "quiet", "panic=-1", f"bench={mode}"]
+        return " ".join(words + ([extra] if extra else []))
+
+    def size(self):
+        return os.path.getsize(self.kernel) + os.path.getsize(self.initrd)
+
+
+def log(msg):
+    print(f"noos bench: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- apt
+
+def qualified(name, arch):
+    """name, or name:arm64 when the package is of a foreign dpkg architecture."""
+    native = subprocess.run(["dpkg", "--print-architecture"], capture_output=True,
+                            text=True).stdout.strip()
+    return name if DEB_ARCH[arch] == native else f"{name}:{DEB_ARCH[arch]}"
+
+
+def apt_query(argv):
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise Unavailable(f"{argv[0]} failed: {e}") from e
+    if p.returncode != 0:
+        raise Unavailable(f"{' '.join(argv)} failed: {p.stderr.strip() or p.returncode}")
+    return p.stdout
+
+
+def candidate(pkg):
+    """The version apt would fetch for pkg, from apt-cache policy."""
+    m = re.search(r"^\s*Candidate:\s*(\S+)", apt_query(["apt-cache", "policy", pkg]), re.M)
+    if not m or m.group(1) == "(none)":
+        raise Unavailable(f"apt knows no version of {pkg} (are the apt lists there? "
+                          "`apt-get update`; for arm64: `dpkg --add-architecture arm64`)")
+    return m.group(1)
+
+
+def kernel_package(arch):
+    """The versioned image package the cloud metapackage depends on."""
+    meta = qualified(KERNEL_META[arch], arch)
+    out = apt_query(["apt-cache", "depends", "--important", meta])
+    m = re.search(r"Depends:\s*(linux-image-\S+)", out)
+    if not m:
+        raise Unavailable(f"{meta} depends on no linux-image package (apt-cache depends)")
+    return m.group(1).split(":")[0]
+
+
+def resolve(arch):
+    """{qualified package: version} of what the guest is made of, from apt's lists."""
+    pkgs = [qualified(kernel_package(arch), arch), qualified(BUSYBOX, arch)]
+    return {p: candidate(p) for p in pkgs}
+
+
+def download(pkgs, dest):
+    """apt-get download pkg=version... into dest; the .deb paths in that order."""
+    argv = ["apt-get", "-q", "download"]
+    if os.geteuid() == 0:
+        # As root apt drops to the _apt user, which cannot write into a build dir.
+        argv += ["-o", "APT::Sandbox::User=root"]
+    argv += [f"{p}={v}" for p, v in pkgs.items()]
+    p = subprocess.run(argv, cwd=dest, capture_output=True, text=True)
+    if p.returncode != 0:
+        lines = [ln for ln in p.stderr.splitlines() if ln.startswith("E:")] or [p.stderr.strip()]
+        raise Unavailable("apt-get download failed: " + " ".join(lines)[:400])
+    return [find_deb(dest, p, v) for p, v in pkgs.items()]
+
+
+def find_deb(dest, pkg, version):
+    """apt-get download's file name: NAME_VERSION_ARCH.deb, ':' in VERSION as %3a."""
+    name = pkg.split(":")[0]
+    want = f"{name}_{version.replace(':', '%3a')}_"
+    for f in os.listdir(dest):
+        if f.startswith(want) and f.endswith(".deb"):
+            return os.path.join(dest, f)
+    raise Unavailable(f"apt-get download left no {want}*.deb")
+
+
+def fetch_debs(pkgs, dest):
+    """Download what is not in dest yet."""
+    missing = {p: v for p, v in pkgs.items() if not _has_deb(dest, p, v)}
+    if missing:
+        log("fetching the Linux reference guest's Debian packages into "
+            f"{os.path.relpath(dest)}: {', '.join(f'{p} {v}' for p, v in missing.items())}")
+        download(missing, dest)
+    return [find_deb(dest, p, v) for p, v in pkgs.items()]
+
+
+def _has_deb(dest, pkg, version):
+    try:
+        find_deb(dest, pkg, version)
+        return True
+    except Unavailable:
+        return False
+
+
+# ---------------------------------------------------------------- extract
+
+def extract_member(deb, pattern, out):
+    """Copy the one file of deb's data whose path matches pattern to out (dpkg-deb, tarfile)."""
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
+    found = None
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            for m in tar:
+                if m.isfile() and re.fullmatch(pattern, m.name):
+                    with tar.extractfile(m) as src, open(out, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    found = m.name
+                    break
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+    if not found:
+        raise Unavailable(f"{os.path.basename(deb)} has no file matching {pattern}")
+    return found
+
+
+# ---------------------------------------------------------------- initramfs (newc cpio)
+
+S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR = 0o040000, 0o100000, 0o120000, 0o020000
+
+
+def cpio_entry(ino, name, mode, data=b"", rdev=(0, 0)):
+    """One newc record: "070701", 13 8-digit hex fields, the name with its NUL,
+    padded to 4 bytes, then the data, padded to 4 bytes (buffer-format.rst)."""
+    nameb = name.encode() + b"\0"
+    fields = [ino, mode, 0, 0, 2 if mode & S_IFDIR else 1, 0, len(data), 0, 0,
+              rdev[0], rdev[1], len(nameb), 0]
+    head = b"070701" + b"".join(b"%08x" % f for f in fields) + nameb
+    head += b"\0" * (-len(head) % 4)
+    return head + data + b"\0" * (-len(data) % 4)
+
+
+def initramfs(busybox, init=INIT):
+    """The archive: /init, /bin/busybox (+ sh), /dev/console and the mount points."""
+    entries = [("bin", S_IFDIR | 0o755, b""), ("dev", S_IFDIR | 0o755, b""),
+               ("proc", S_IFDIR | 0o755, b""), ("sys", S_IFDIR | 0o755, b""),
+               ("tmp", S_IFDIR | 0o1777, b""),
+               ("bin/busybox", S_IFREG | 0o755, busybox),
+               ("bin/sh", S_IFLNK | 0o777, b"busybox"),
+               ("init", S_IFREG | 0o755, init.encode())]
+    out = [cpio_entry(i + 1, n, m, d) for i, (n, m, d) in enumerate(entries)]
+    out.append(cpio_entry(len(entries) + 1, "dev/console", S_IFCHR | 0o600, rdev=(5, 1)))
+    out.append(cpio_entry(0, "TRAILER!!!", 0))
+    blob = b"".join(out)
+    return blob + b"\0" * (-len(blob) % 512)
+
+
+# ---------------------------------------------------------------- the cache
+
+@contextlib.contextmanager
+def locked(directory):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, LOCK_NAME), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def manifest_for(versions):
+    return {"versions": versions, "init_sha256": hashlib.sha256(INIT.encode()).hexdigest()}
+
+
+def read_manifest(d):
+    try:
+        with open(os.path.join(d, "manifest.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def cached_guest(arch, d, note=""):
+    m = read_manifest(d)
+    kernel, initrd = os.path.join(d, "vmlinuz"), os.path.join(d, "initramfs.cpio")
+    if not m or not os.path.isfile(kernel) or not os.path.isfile(initrd):
+        return None
+    return Guest(arch, kernel, initrd, m["versions"], note)
+
+
+def build_guest(arch, d, versions):
+    """Fetch the .debs and write vmlinuz, initramfs.cpio and manifest.json in d."""
+    debs_dir = os.path.join(d, "debs")
+    os.makedirs(debs_dir, exist_ok=True)
+    kernel_deb, busybox_deb = fetch_debs(versions, debs_dir)
+    with tempfile.TemporaryDirectory(dir=d) as tmp:
+        extract_member(kernel_deb, r"\./boot/vmlinuz-.*", os.path.join(tmp, "vmlinuz"))
+        extract_member(busybox_deb, r"\./bin/busybox", os.path.join(tmp, "busybox"))
+        with open(os.path.join(tmp, "busybox"), "rb") as f:
+            blob = initramfs(f.read())
+        with open(os.path.join(tmp, "initramfs.cpio"), "wb") as f:
+            f.write(blob)
+        with open(os.path.join(tmp, "manifest.json"), "w") as f:
+            json.dump(manifest_for(versions), f, indent=1)
+        for name in ("vmlinuz", "initramfs.cpio", "manifest.json"):  # manifest last
+            os.replace(os.path.join(tmp, name), os.path.join(d, name))
+    keep = {os.path.basename(p) for p in (kernel_deb, busybox_deb)}
+    for f in os.listdir(debs_dir):
+        if f.endswith(".deb") and f not in keep:
+            os.remove(os.path.join(debs_dir, f))  # an older kernel's .deb
+    return cached_guest(arch, d)
+
+
+def apt_update():
+    """Refresh apt's lists (as root only: the bench never asks for a password)."""
+    if os.geteuid() != 0:
+        return False
+    log("apt-get update, then once more (the lists may name a kernel the archive no longer has)")
+    return subprocess.run(["apt-get", "-q", "update"], capture_output=True).returncode == 0
+
+
+def guest(arch, cache):
+    """The Linux guest for arch, from the cache when it matches apt's current
+    candidates, else built anew. Raises Unavailable with the reason."""
+    d = os.path.join(cache, arch)
+    with locked(cache):
+        for attempt in (1, 2):
+            try:
+                versions = resolve(arch)
+                m = read_manifest(d)
+                g = cached_guest(arch, d) if m == manifest_for(versions) else None
+                return g or build_guest(arch, d, versions)
+            except Unavailable as e:
+                if attempt == 1 and apt_update():
+                    continue
+                g = cached_guest(arch, d, note=f"using the cached guest: {e}")
+                if g:
+                    return g
+                raise

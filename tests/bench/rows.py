@@ -1,0 +1,358 @@
+"""The rows of `./noos bench`: what each one measures, and how.
+
+Each measurement is a function ctx -> [Result] listed in MEASUREMENTS. The
+rows that need what does not exist yet (the httpd image, virtio-net, lwIP's
+lwiperf) return not-available results that say what they wait for; writing
+one is filling in its function with boots of ctx.noos_image(...) and
+ctx.linux under the same qemu.Config and returning Results with samples.
+"""
+
+import ctypes
+import dataclasses
+import mmap
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+import qemu
+from report import Result, not_available
+
+# Targets from DESIGN.md (Performance).
+BOOT_OVER_FLOOR = 0.020  # s: boot within 20 ms of the floor, every machine type
+Q35_SPEEDUP = 15  # on q35, at least 15x faster than the Linux guest
+HTTPD_MAX_BYTES = 512 * 1024
+HTTPD_MEM = "8M"
+
+
+@dataclasses.dataclass
+class Subject:
+    """One thing the bench boots: a noos image, the Linux guest or the floor."""
+
+    name: str  # noos | linux | floor
+    kernel: str  # what -kernel takes
+    marker: str  # its first line of application output
+    expect_rc: int  # QEMU's exit status when it ran to the end
+    initrd: str = None
+    append: str = None
+    size: int = None  # bytes of what boots (see image_bytes)
+    size_note: str = ""
+    timeout: float = 30.0  # a run taking longer has hung
+
+
+@dataclasses.dataclass
+class Ctx:
+    arch: str
+    machines: list  # QEMU machines the boot rows run on; the first is the default
+    runs: int
+    smoke: bool
+    quick: bool
+    images: dict  # image name -> (elf, bootable), from the build dir
+    noos: Subject  # the hello image
+    floor: Subject
+    linux: Subject = None  # None: not available, linux_reason says why
+    linux_reason: str = ""
+    linux_guest: object = None  # linux.Guest, for other kernel command lines
+    typical: dict = dataclasses.field(default_factory=dict)  # subject -> median boot (s), default machine
+
+    def subjects(self):
+        return [s for s in (self.noos, self.linux, self.floor) if s]
+
+    def linux_error(self):
+        return {} if self.linux else {"linux": self.linux_reason}
+
+
+class BootFailed(Exception):
+    pass
+
+
+def config(ctx, subject, machine, mem="128M", smp=1):
+    """The same QEMU command line for every subject (tests/harness/qemu.py), plus its initrd."""
+    extra = ["-initrd", subject.initrd] if subject.initrd else []
+    return qemu.Config(arch=ctx.arch, kernel=subject.kernel, machine=machine, mem=mem, smp=smp,
+                       append=subject.append, extra=extra)
+
+
+def boot_once(ctx, subject, machine, mem="128M"):
+    """Boot once; (seconds to the marker line, seconds to QEMU's exit).
+    Raises BootFailed unless the marker appeared and QEMU exited as expected."""
+    seen = {"tail": "", "at": None}
+    keep = len(subject.marker)
+
+    def echo(text):  # serial output, as it arrives
+        if seen["at"] is None:
+            buf = seen["tail"] + text
+            if subject.marker in buf:
+                seen["at"] = time.monotonic()
+            seen["tail"] = buf[-keep:]
+
+    t0 = time.monotonic()
+    run_checked(ctx, subject, machine, mem, echo)
+    t_exit = time.monotonic() - t0
+    return seen["at"] - t0, t_exit
+
+
+def run_checked(ctx, subject, machine, mem="128M", echo=None):
+    """One boot that must print the marker and exit as expected; its Outcome."""
+    out = qemu.run(config(ctx, subject, machine, mem), timeout=subject.timeout, echo=echo)
+    if out.timed_out or out.qemu_failed or out.qemu_status != subject.expect_rc:
+        why = out.describe() if out.timed_out or out.qemu_failed else \
+            f"QEMU exited {out.qemu_status}, not {subject.expect_rc}"
+        raise BootFailed(f"{why}; last output: {last_line(out.output)!r}")
+    if subject.marker not in out.output:
+        raise BootFailed(f"no {subject.marker!r} line; last output: {last_line(out.output)!r}")
+    return out
+
+
+def last_line(text):
+    lines = [ln.strip() for ln in text.replace("\r", "").splitlines() if ln.strip()]
+    return lines[-1][:160] if lines else ""
+
+
+# ---------------------------------------------------------------- boot
+
+def host_tsc_khz():
+    """The host's TSC rate in kHz, or None. Under TCG on an x86_64 host, a
+    guest's RDTSC counts the host's TSC (QEMU's cpu_get_host_ticks), so this
+    is the guest's TSC rate on every machine. Read with RDTSC itself (Intel
+    SDM vol. 2B, RDTSC: EDX:EAX), from a few bytes of code on an executable
+    page, against the monotonic clock over 20 ms, median of five."""
+    if platform.machine() != "x86_64":
+        return None
+    code = bytes([0x0f, 0x31,  # rdtsc
+                  0x48, 0xc1, 0xe2, 0x20,  # shl $32, %rdx
+                  0x48, 0x09, 0xd0,  # or %rdx, %rax
+                  0xc3])  # ret
+    try:
+        page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    except OSError:
+        return None  # no executable mappings allowed here
+    page.write(code)
+    rdtsc = ctypes.CFUNCTYPE(ctypes.c_uint64)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+    rates = []
+    for _ in range(5):
+        t0, c0 = time.perf_counter_ns(), rdtsc()
+        time.sleep(0.02)
+        c1, t1 = rdtsc(), time.perf_counter_ns()
+        rates.append((c1 - c0) * 1e6 / (t1 - t0))
+    return round(statistics.median(rates))
+
+
+def linux_on(ctx, machine):
+    """(the Linux subject for machine, a note). Under TCG, Linux on microvm
+    cannot always calibrate its TSC: there is no HPET or ACPI PM timer to check
+    the PIT against, and when the host is busy it gives up, marks the TSC
+    unstable and hangs with no clock. There it is told the TSC rate with
+    tsc_early_khz= (Documentation/admin-guide/kernel-parameters.txt), as a
+    hypervisor's paravirtual clock would tell it."""
+    if not ctx.linux or machine != "microvm" or ctx.arch != "x86_64":
+        return ctx.linux, ""
+    khz = host_tsc_khz()
+    if not khz:
+        return ctx.linux, "Linux: the host's TSC rate is unknown, so it calibrates its own"
+    extra = f"tsc_early_khz={khz}"
+    return (dataclasses.replace(ctx.linux, append=ctx.linux_guest.append("boot", extra)),
+            f"Linux: {extra}, the host's TSC rate (its own calibration fails under TCG here)")
+
+
+def boot_target(r):
+    """Within 20 ms of the floor; on q35 also >= 15x faster than Linux (medians)."""
+    over, ratio = r.over_floor(), r.ratio()
+    if over is None:
+        return None
+    met = over <= BOOT_OVER_FLOOR
+    if r.machine == "q35":
+        if ratio is None:
+            return None if met else False  # without Linux only half of it can be told
+        met = met and ratio <= 1 / Q35_SPEEDUP
+    return met
+
+
+def boot(ctx):
+    """Boot to the first line of application output and to QEMU's exit, for
+    an image that prints and powers off at once: noos's hello (prints, returns
+    3), the Linux guest (/init prints, poweroff -f) and the floor. The subjects
+    take turns, the order rotating each round, so that a change in the
+    machine's load falls on all of them alike."""
+    results = []
+    for machine in ctx.machines:
+        target = f"≤ floor + {BOOT_OVER_FLOOR * 1000:.0f} ms"
+        if machine == "q35":
+            target += f"; ≥ {Q35_SPEEDUP}× faster than Linux"
+        first = Result("boot-first-line", "boot to first line of output", ctx.arch, machine,
+                       "s", target=target, errors=ctx.linux_error())
+        done = Result("boot-exit", "boot to QEMU exit (powers off at once)", ctx.arch, machine,
+                      "s", target=target, errors=dict(ctx.linux_error()))
+        linux, note = linux_on(ctx, machine)
+        subjects = [s for s in (ctx.noos, linux, ctx.floor) if s]
+        for i in range(ctx.runs):
+            k = i % len(subjects)
+            for s in subjects[k:] + subjects[:k]:
+                if s.name in done.errors:
+                    continue  # it failed once here: the row says why
+                try:
+                    t_first, t_exit = boot_once(ctx, s, machine)
+                except BootFailed as e:
+                    first.errors[s.name] = done.errors[s.name] = str(e)
+                    continue
+                first.samples.setdefault(s.name, []).append(t_first)
+                done.samples.setdefault(s.name, []).append(t_exit)
+        if machine == ctx.machines[0]:
+            ctx.typical = {s: done.median(s) for s in done.samples}
+        for r in (first, done):
+            r.met = boot_target(r)
+            r.note = f"{ctx.runs} run{'s' if ctx.runs > 1 else ''} each" + (f"; {note}" if note else "")
+        results += [first, done]
+    return results
+
+
+# ---------------------------------------------------------------- image size
+
+def image_bytes(arch, elf, bootable):
+    """(bytes, what was counted): the arm64 Image as QEMU loads it; on x86_64
+    the ELF QEMU loads, without its symbols and debug sections."""
+    if arch == "aarch64":
+        return os.path.getsize(bootable), "arm64 Image"
+    strip = shutil.which("llvm-strip") or shutil.which("llvm-strip-14")
+    if not strip:
+        return os.path.getsize(elf), "ELF with symbols (llvm-strip not found)"
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "stripped.elf")
+        subprocess.run([strip, "--strip-all", "-o", out, elf], check=True)
+        return os.path.getsize(out), "stripped ELF"
+
+
+def image_size(ctx):
+    """Bytes of the bootable image: hello (and httpd) against the Linux
+    guest's kernel + initramfs and the floor."""
+    r = Result("size-hello", "image size: hello", ctx.arch, unit="bytes", errors=ctx.linux_error())
+    notes = []
+    for s in ctx.subjects():
+        r.samples[s.name] = [s.size]
+        notes.append(s.size_note)
+    r.note = "; ".join(n for n in notes if n)
+    results = [r]
+    if "httpd" in ctx.images:
+        h = Result("size-httpd", "image size: httpd", ctx.arch, unit="bytes",
+                   target=f"< {HTTPD_MAX_BYTES // 1024} KiB", expect=("noos",))
+        size, what = image_bytes(ctx.arch, *ctx.images["httpd"])
+        h.samples["noos"] = [size]
+        h.met = size < HTTPD_MAX_BYTES
+        h.note = f"noos: {what}; Linux: its httpd initramfs is not built yet"
+        results.append(h)
+    else:
+        results.append(not_available("size-httpd", "image size: httpd", ctx.arch,
+                                     "needs images/httpd", unit="bytes",
+                                     target=f"< {HTTPD_MAX_BYTES // 1024} KiB"))
+    return results
+
+
+# ---------------------------------------------------------------- memory
+
+def smallest(boots, lo, hi, step):
+    """The smallest m in [lo, hi] with boots(m), to within step, assuming
+    that more memory never hurts; None if it does not boot even with hi."""
+    if not boots(hi):
+        return None
+    if boots(lo):
+        return lo
+    while hi - lo > step:  # boots(hi), not boots(lo)
+        mid = (lo + hi) // 2
+        if boots(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def memory_search(ctx, machine, subject, lo, hi, step):
+    # Too little memory can also hang (an image loaded past the end of RAM):
+    # a probe that takes several times a normal boot has failed.
+    typical = ctx.typical.get(subject.name)
+    if typical:
+        subject = dataclasses.replace(subject, timeout=min(subject.timeout, max(5.0, 5 * typical)))
+
+    def boots(mib):
+        try:
+            boot_once(ctx, subject, machine, mem=f"{mib}M")
+            return True
+        except BootFailed:
+            return False
+    return smallest(boots, lo, hi, step)
+
+
+def smallest_memory(ctx):
+    """The smallest -m (MiB) with which hello still prints its line and
+    exits, against the Linux guest doing the same. The floor needs none to
+    speak of. A binary search: each probe is one boot."""
+    machine = ctx.machines[0]
+    r = Result("mem-hello", "smallest -m that boots hello", ctx.arch, machine, "MiB",
+               errors=ctx.linux_error(), expect=("noos", "linux"))
+    # The Linux guest's search is coarser where time is short (one probe is a
+    # Linux boot); the step is in the note, and the number is the least -m seen to work.
+    linux_step = 64 if ctx.smoke else 8 if ctx.quick else 1
+    plan = [(ctx.noos, 1, 128, 1)]
+    if ctx.linux:
+        plan.append((ctx.linux, 64, 128, linux_step) if ctx.smoke else (ctx.linux, 16, 512, linux_step))
+    for s, lo, hi, step in plan:
+        v = memory_search(ctx, machine, s, lo, hi, step)
+        if v is None:
+            r.errors[s.name] = f"does not boot even with -m {hi}M"
+        else:
+            r.samples[s.name] = [v]
+    r.note = f"noos to 1 MiB, Linux to {linux_step} MiB"
+    return [r, not_available("mem-httpd", "smallest -m where httpd serves", ctx.arch,
+                             "needs images/httpd and virtio-net", machine, "MiB",
+                             target=f"≤ {HTTPD_MEM[:-1]} MiB")]
+
+
+# ---------------------------------------------------------------- network (not yet)
+
+def pending(ctx, id, title, unit, needs, reason, target="—"):
+    """A row that waits for images: what it waits for while they are missing,
+    and, once they exist, that its function is still to be written."""
+    missing = [n for n in needs if n not in ctx.images]
+    if not missing:
+        reason = f"images/{needs[0]} exists, but this row is not written yet (tests/bench/rows.py)"
+    return not_available(id, title, ctx.arch, reason, ctx.machines[0], unit, target)
+
+
+def http(ctx):
+    """HTTP requests/s and p99 latency: wrk, bounded (fixed duration and
+    connection count), against noos's httpd and the Linux guest's busybox
+    httpd through hostfwd on 127.0.0.1, keep-alive and `Connection: close`."""
+    why = "needs images/httpd and virtio-net"
+    rows = []
+    for mode, label in (("keepalive", "keep-alive"), ("close", "Connection: close")):
+        rows.append(pending(ctx, f"http-rps-{mode}", f"HTTP req/s, {label} (wrk)", "req/s",
+                            ("httpd",), why, "≥ Linux"))
+        rows.append(pending(ctx, f"http-p99-{mode}", f"HTTP p99 latency, {label} (wrk)", "s",
+                            ("httpd",), why))
+    return rows
+
+
+def tcp_bulk(ctx):
+    """TCP bulk MB/s with iperf 2 against lwIP's lwiperf server (noos) and the
+    Linux guest (iperf or nc), each way, through hostfwd and, as root, through
+    a tap device in a network namespace the bench creates."""
+    why = "needs an image running lwIP's lwiperf server (images/iperf) and virtio-net"
+    rows = []
+    for path in ("hostfwd", "tap"):
+        for way, label in (("tx", "guest → host"), ("rx", "host → guest")):
+            rows.append(pending(ctx, f"tcp-{path}-{way}", f"TCP bulk {label}, {path} (iperf 2)",
+                                "MB/s", ("iperf",), why, "≥ Linux"))
+    return rows
+
+
+def smp_scaling(ctx):
+    """httpd requests/s (keep-alive) at -smp 2 and 4, beside -smp 1 in the HTTP row."""
+    return [pending(ctx, f"smp-{n}", f"HTTP req/s, keep-alive, -smp {n}", "req/s", ("httpd",),
+                    "needs images/httpd, virtio-net and threads on several vCPUs")
+            for n in (2, 4)]
+
+
+# In table order. Each returns a list of Results.
+MEASUREMENTS = [boot, image_size, smallest_memory, http, tcp_bulk, smp_scaling]

@@ -4,7 +4,7 @@
     guest.py --arch A --machine M (--kernel BOOTABLE | --cdrom ISO) --elf ELF
              [--append STR] [--smp N] [--mem SIZE] [--cpu C]
              [--expect REGEX]... [--reject REGEX]... [--status N]
-             [--timeout S] [--qemu-arg ARG]...
+             [--timeout S] [--qemu-arg ARG]... [--net user [--transport pci|mmio]]
 
 Passes when the guest exits with --status (default 0), every --expect regex
 matches the serial output (re.MULTILINE) and no --reject regex does. A guest
@@ -49,6 +49,10 @@ def parse(argv):
     p.add_argument("--status", type=int, default=0)
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     p.add_argument("--qemu-arg", action="append", default=[], metavar="ARG")
+    p.add_argument("--net", default="none", choices=("none", "user"),
+                   help="user: QEMU's user network (unrestricted, so its DHCP names the "
+                        "gateway: test guests contact only slirp's own addresses)")
+    p.add_argument("--transport", choices=("pci", "mmio"), help="how the virtio-net device attaches")
     args = p.parse_args(argv)
     for rx in args.expect + args.reject:
         try:
@@ -64,7 +68,8 @@ def config(args):
         extra += ["-cdrom", args.cdrom, "-boot", "d"]
     return qemu.Config(arch=args.arch, kernel=args.kernel, elf=args.elf or args.kernel,
                        machine=args.machine, cpu=args.cpu, smp=args.smp, mem=args.mem,
-                       append=args.append, extra=extra)
+                       append=args.append, net=args.net, transport=args.transport,
+                       extra=extra)
 
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

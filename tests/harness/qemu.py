@@ -48,7 +48,8 @@ class Config:
     append: str = None
     net: str = "none"  # none | user | tap
     transport: str = None  # pci | mmio: how virtio devices attach (default: mmio on microvm)
-    fwd: list = dataclasses.field(default_factory=list)  # ["HOSTPORT:GUESTPORT", ...]
+    fwd: list = dataclasses.field(default_factory=list)  # ["[tcp:|udp:]HOSTPORT:GUESTPORT", ...]
+    restrict: bool = False  # user network restrict=on: only forwarded ports (and no gateway in DHCP)
     tap: str = "noos0"
     kvm: bool = False
     extra: list = dataclasses.field(default_factory=list)  # more QEMU arguments, verbatim
@@ -75,8 +76,8 @@ def check_config(cfg):
     if cfg.net != "none" and cfg.transport == "pci" and machine_base(cfg.machine) == "microvm":
         raise UsageError("microvm is run without PCI here: use --transport mmio")
     for f in cfg.fwd:
-        if not re.fullmatch(r"\d{1,5}:\d{1,5}", f):
-            raise UsageError(f"--fwd takes HOSTPORT:GUESTPORT, not {f!r}")
+        if not re.fullmatch(r"(tcp:|udp:)?\d{1,5}:\d{1,5}", f):
+            raise UsageError(f"--fwd takes [tcp:|udp:]HOSTPORT:GUESTPORT, not {f!r}")
         if cfg.net != "user":
             raise UsageError("--fwd needs --net user")
     if int(cfg.smp) < 1:
@@ -88,8 +89,11 @@ def net_args(cfg):
     if cfg.net == "none":
         return []
     if cfg.net == "user":
-        fwd = "".join(f",hostfwd=tcp:127.0.0.1:{h}-:{g}" for h, g in (f.split(":") for f in cfg.fwd))
-        backend = "user,id=net0,restrict=off" + fwd
+        fwd = ""
+        for f in cfg.fwd:
+            proto, h, g = (f if f.count(":") == 2 else "tcp:" + f).split(":")
+            fwd += f",hostfwd={proto}:127.0.0.1:{h}-:{g}"
+        backend = f"user,id=net0,restrict={'on' if cfg.restrict else 'off'}" + fwd
     else:
         backend = f"tap,id=net0,ifname={cfg.tap},script=no,downscript=no"
     dev = "virtio-net-pci" if cfg.transport == "pci" else "virtio-net-device"

@@ -4,13 +4,17 @@
  * Batches of threads (all CPUs busy) are created and joined, `count` in all
  * (default 3000), each returning its argument + 1; then as many detached
  * threads. After a warm-up batch, noos_mem_stats before and after must
- * agree: heap objects and bytes, pages free plus pages the heap and the
- * page tables hold, and the stacks' reserved address space and pages.
- * Prints "stress: ok N" (N threads).
+ * agree exactly in live heap objects and in reserved address space (a
+ * thread's struct or stack kept would show there, thousands of times), and
+ * within SLACK_PAGES in pages held (free, heap, page tables): allocators
+ * keep high-water marks (the heap's slabs, vm.c's span array) that depend
+ * on how many threads happened to be alive at once. Prints "stress: ok N"
+ * (N threads).
  */
 #include "threads.h"
 
-#define BATCH 64
+#define BATCH       64
+#define SLACK_PAGES 64
 
 static void *echo(void *arg)
 {
@@ -67,9 +71,10 @@ static uint64_t pages_held(const struct noos_mem_stats *s)
 
 static bool same(const struct noos_mem_stats *a, const struct noos_mem_stats *b)
 {
-	return a->heap_objects == b->heap_objects && a->heap_bytes == b->heap_bytes &&
-	       pages_held(a) == pages_held(b) && a->vm_reserved_bytes == b->vm_reserved_bytes &&
-	       a->vm_resident_pages == b->vm_resident_pages;
+	uint64_t pa = pages_held(a), pb = pages_held(b);
+	return a->heap_objects == b->heap_objects && a->vm_reserved_bytes == b->vm_reserved_bytes &&
+	       a->vm_resident_pages == b->vm_resident_pages &&
+	       (pa > pb ? pa - pb : pb - pa) <= SLACK_PAGES;
 }
 
 static void print(const char *when, const struct noos_mem_stats *s)

@@ -137,7 +137,10 @@ def download(pkgs, dest):
         # As root apt drops to the _apt user, which cannot write into a build dir.
         argv += ["-o", "APT::Sandbox::User=root"]
     argv += [f"{p}={v}" for p, v in pkgs.items()]
-    p = subprocess.run(argv, cwd=dest, capture_output=True, text=True)
+    try:
+        p = subprocess.run(argv, cwd=dest, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        raise Unavailable("apt-get download took over 10 minutes") from None
     if p.returncode != 0:
         lines = [ln for ln in p.stderr.splitlines() if ln.startswith("E:")] or [p.stderr.strip()]
         raise Unavailable("apt-get download failed: " + " ".join(lines)[:400])
@@ -273,6 +276,8 @@ def build_guest(arch, d, versions):
             f.write(blob)
         with open(os.path.join(tmp, "manifest.json"), "w") as f:
             json.dump(manifest_for(versions), f, indent=1)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(d, "manifest.json"))  # no stale manifest over new files
         for name in ("vmlinuz", "initramfs.cpio", "manifest.json"):  # manifest last
             os.replace(os.path.join(tmp, name), os.path.join(d, name))
     keep = {os.path.basename(p) for p in (kernel_deb, busybox_deb)}
@@ -287,7 +292,11 @@ def apt_update():
     if os.geteuid() != 0:
         return False
     log("apt-get update, then once more (the lists may name a kernel the archive no longer has)")
-    return subprocess.run(["apt-get", "-q", "update"], capture_output=True).returncode == 0
+    try:
+        return subprocess.run(["apt-get", "-q", "update"], capture_output=True,
+                              timeout=300).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
 
 
 def guest(arch, cache):

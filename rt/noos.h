@@ -270,6 +270,24 @@ int noos_net_start(void);
 int noos_net_wait(uint64_t timeout_ns);
 
 /*
+ * Network counters: frames and drops of the virtio-net drivers (summed over
+ * the interfaces) and of each lwIP layer since boot, and what lwIP holds
+ * now, for leak checks (at rest, pbufs and memp_used return to their
+ * baseline). All zero before noos_net_start. 0, or -EINVAL if st is NULL.
+ */
+struct noos_net_stats {
+	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+	uint64_t rx_dropped; /* by the drivers: truncated, oversized, bad virtio-net header */
+	uint64_t tx_dropped; /* by the drivers: ring full, malformed */
+	uint64_t link_drops, ip_drops, ip6_drops, icmp_drops, udp_drops, tcp_drops; /* by lwIP */
+	uint64_t pbufs;      /* pbufs held now (PBUF_POOL, PBUF_REF/ROM) */
+	uint64_t memp_used;  /* elements of all lwIP pools in use now (pcbs, segments, pbufs ...) */
+	uint64_t mem_used;   /* bytes lwIP holds from the heap now (PBUF_RAM ...) */
+	uint64_t mem_errors; /* lwIP allocations refused, heap and pools */
+};
+int noos_net_stats(struct noos_net_stats *st);
+
+/*
  * ---- sockets ----
  *
  * TCP and UDP over IPv4 and IPv6 on lwIP (net/socket*.c), after

@@ -4,9 +4,10 @@
     bench.py --arch A --build-dir DIR [--runs N] [--quick] [--smoke]
              [--cache DIR] [--out DIR]
 
-Boots noos's hello image, the Linux reference guest (linux.py: Debian's cloud
-kernel and a busybox-static initramfs, fetched into --cache) and the floor
-(floor-ARCH.S: a line and exit) under the same QEMU flags, taking turns, and
+Boots noos (boot.c: a line and exit), the Linux reference guest (linux.py:
+Debian's cloud kernel and a busybox-static initramfs, fetched into --cache)
+and the floor (floor-ARCH.S: a line and exit) under the same QEMU flags, in
+turn, measures the example images (hello, httpd), and
 prints the table of rows.py on stdout; results.md and results.json go to
 --out. `./noos bench` calls run() for each arch it built; meson runs this file
 with --smoke (suite 'bench'): one short run of each row.
@@ -29,9 +30,9 @@ import report  # noqa: E402
 import rows  # noqa: E402
 
 MACHINES = {"x86_64": ["q35", "microvm"], "aarch64": ["virt"]}
-NOOS_MARKER = "Hello from noos!"
+NOOS_MARKER = "bench: booted"
 FLOOR_MARKER = "Hello from the floor!"
-HELLO_STATUS = 3  # hello's main returns 3
+BOOT_STATUS = 3  # boot.c's main returns 3
 DEFAULT_RUNS, QUICK_RUNS = 5, 3
 SKIP = 77
 
@@ -63,6 +64,15 @@ def find_images(build_dir, arch):
     return found
 
 
+def bench_image(build_dir, arch, name):
+    """(elf, bootable) of tests/bench/bench-NAME."""
+    elf = os.path.join(build_dir, "tests", "bench", f"bench-{name}.elf")
+    boot = elf if arch == "x86_64" else elf[:-4] + ".img"
+    if not os.path.isfile(boot):
+        raise SetupError(f"no {boot} (build it first)")
+    return elf, boot
+
+
 def subject(arch, name, elf, boot, marker, status):
     size, what = rows.image_bytes(arch, elf, boot)
     return rows.Subject(name, boot, marker, qemu_rc(arch, status), size=size,
@@ -86,12 +96,8 @@ def context(arch, build_dir, cache, runs, smoke, quick):
     images = find_images(build_dir, arch)
     if "hello" not in images:
         raise SetupError(f"no hello image in {build_dir}/images (build it first)")
-    floor_elf = os.path.join(build_dir, "tests", "bench", "bench-floor.elf")
-    floor_boot = floor_elf if arch == "x86_64" else floor_elf[:-4] + ".img"
-    if not os.path.isfile(floor_boot):
-        raise SetupError(f"no floor image {floor_boot} (build it first)")
-    noos = subject(arch, "noos", *images["hello"], NOOS_MARKER, HELLO_STATUS)
-    floor = subject(arch, "floor", floor_elf, floor_boot, FLOOR_MARKER, 0)
+    noos = subject(arch, "noos", *bench_image(build_dir, arch, "boot"), NOOS_MARKER, BOOT_STATUS)
+    floor = subject(arch, "floor", *bench_image(build_dir, arch, "floor"), FLOOR_MARKER, 0)
     lx, g, versions = linux_subject(arch, cache)
     why = "" if lx else g
     if lx is None:

@@ -51,7 +51,7 @@ class Ctx:
     smoke: bool
     quick: bool
     images: dict  # image name -> (elf, bootable), from the build dir
-    noos: Subject  # the hello image
+    noos: Subject  # tests/bench/boot.c: print a line, exit
     floor: Subject
     linux: Subject = None  # None: not available, linux_reason says why
     linux_reason: str = ""
@@ -173,7 +173,7 @@ def boot_target(r):
 
 def boot(ctx):
     """Boot to the first line of application output and to QEMU's exit, for
-    an image that prints and powers off at once: noos's hello (prints, returns
+    an image that prints and powers off at once: noos (boot.c prints, returns
     3), the Linux guest (/init prints, poweroff -f) and the floor. The subjects
     take turns, the order rotating each round, so that a change in the
     machine's load falls on all of them alike."""
@@ -229,11 +229,14 @@ def image_size(ctx):
     """Bytes of the bootable image: hello (and httpd) against the Linux
     guest's kernel + initramfs and the floor."""
     r = Result("size-hello", "image size: hello", ctx.arch, unit="bytes", errors=ctx.linux_error())
-    notes = []
-    for s in ctx.subjects():
-        r.samples[s.name] = [s.size]
-        notes.append(s.size_note)
-    r.note = "; ".join(n for n in notes if n)
+    size, what = image_bytes(ctx.arch, *ctx.images["hello"])
+    r.samples["noos"] = [size]
+    notes = [f"noos: {what}"]
+    for s in (ctx.linux, ctx.floor):
+        if s:
+            r.samples[s.name] = [s.size]
+            notes.append(s.size_note)
+    r.note = "; ".join(notes)
     results = [r]
     if "httpd" in ctx.images:
         h = Result("size-httpd", "image size: httpd", ctx.arch, unit="bytes",
@@ -285,11 +288,11 @@ def memory_search(ctx, machine, subject, lo, hi, step):
 
 
 def smallest_memory(ctx):
-    """The smallest -m (MiB) with which hello still prints its line and
-    exits, against the Linux guest doing the same. The floor needs none to
-    speak of. A binary search: each probe is one boot."""
+    """The smallest -m (MiB) with which noos still boots, prints its line
+    and exits, against the Linux guest doing the same. The floor needs none
+    to speak of. A binary search: each probe is one boot."""
     machine = ctx.machines[0]
-    r = Result("mem-hello", "smallest -m that boots hello", ctx.arch, machine, "MiB",
+    r = Result("mem-boot", "smallest -m to boot and print", ctx.arch, machine, "MiB",
                errors=ctx.linux_error(), expect=("noos", "linux"))
     # The Linux guest's search is coarser where time is short (one probe is a
     # Linux boot); the step is in the note, and the number is the least -m seen to work.

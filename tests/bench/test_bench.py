@@ -220,8 +220,14 @@ class Broken(unittest.TestCase):
         self.assertIn("not written yet", r.note)
 
     def test_image_size_row(self):
-        rs = rows.image_size(ctx())
-        self.assertEqual(rs[0].samples, {"noos": [100], "linux": [1000], "floor": [10]})
+        with tempfile.TemporaryDirectory() as d:
+            img = os.path.join(d, "hello.img")
+            with open(img, "wb") as f:
+                f.write(b"x" * 300)
+            c = ctx()
+            c.arch, c.images = "aarch64", {"hello": (img[:-4] + ".elf", img)}
+            rs = rows.image_size(c)
+        self.assertEqual(rs[0].samples, {"noos": [300], "linux": [1000], "floor": [10]})
         self.assertEqual(rs[1].status, report.NOT_AVAILABLE)
 
     def test_qemu_status(self):

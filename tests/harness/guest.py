@@ -1,15 +1,25 @@
 #!/usr/bin/env python3
 """Guest-test driver: boot one noos image under QEMU (TCG) and check it.
 
-    guest.py --arch A --machine M (--kernel BOOTABLE | --cdrom ISO) --elf ELF
+    guest.py --arch A --machine M (--kernel BOOTABLE | --cdrom ISO | --disk IMG) --elf ELF
              [--append STR] [--smp N] [--mem SIZE] [--cpu C]
              [--expect REGEX]... [--reject REGEX]... [--status N]
              [--timeout S] [--qemu-arg ARG]... [--net user [--transport pci|mmio]]
+             [--forward [udp:]GUESTPORT]... [--host-check CMD [--ready REGEX]]
 
 Passes when the guest exits with --status (default 0), every --expect regex
 matches the serial output (re.MULTILINE) and no --reject regex does. A guest
 still running after --timeout seconds has hung: QEMU is killed and the test
 fails. Panic backtraces in the output are symbolized against --elf.
+
+A guest that serves the network is checked from the host: each --forward
+gets a free port on 127.0.0.1 forwarded to the guest's port (QEMU user
+network), and once the serial output matches --ready (default '^READY'),
+--host-check's command runs (split like a shell's words, not through one)
+with {tcp:N} / {udp:N} replaced by the host port forwarded to guest port N
+({port}: the first forward's). The check passes when the command exits 0
+within the time left; then the guest is killed, and its exit status is
+checked only if it had exited by itself (a panic while serving fails).
 
 Exit status: 0 pass, 1 fail, 77 skip (meson's code: the QEMU binary for the
 arch is not installed). On failure the reason, the QEMU command line, the
@@ -39,6 +49,7 @@ def parse(argv):
     boot = p.add_mutually_exclusive_group(required=True)
     boot.add_argument("--kernel", help="what -kernel takes (ELF on x86_64, Image on aarch64)")
     boot.add_argument("--cdrom", help="boot an ISO (GRUB, multiboot2) instead of -kernel")
+    boot.add_argument("--disk", help="boot a UEFI disk image (NAME-uefi.img) with OVMF")
     p.add_argument("--elf", help="the ELF with symbols (for the panic backtrace)")
     p.add_argument("--append")
     p.add_argument("--smp", type=int, default=1)
@@ -53,8 +64,17 @@ def parse(argv):
                    help="user: QEMU's user network (unrestricted, so its DHCP names the "
                         "gateway: test guests contact only slirp's own addresses)")
     p.add_argument("--transport", choices=("pci", "mmio"), help="how the virtio-net device attaches")
+    p.add_argument("--forward", action="append", default=[], metavar="[udp:]GUESTPORT",
+                   help="forward a free 127.0.0.1 port to this guest port (needs --net user)")
+    p.add_argument("--host-check", metavar="CMD", help="run on the host once --ready matches")
+    p.add_argument("--ready", default="^READY", metavar="REGEX")
     args = p.parse_args(argv)
-    for rx in args.expect + args.reject:
+    for f in args.forward:
+        if not re.fullmatch(r"(tcp:|udp:)?\d{1,5}", f):
+            p.error(f"--forward takes [udp:]GUESTPORT, not {f!r}")
+    if args.forward and args.net != "user":
+        p.error("--forward needs --net user")
+    for rx in args.expect + args.reject + [args.ready]:
         try:
             re.compile(rx, re.MULTILINE)
         except re.error as e:
@@ -69,7 +89,7 @@ def config(args):
     return qemu.Config(arch=args.arch, kernel=args.kernel, elf=args.elf or args.kernel,
                        machine=args.machine, cpu=args.cpu, smp=args.smp, mem=args.mem,
                        append=args.append, net=args.net, transport=args.transport,
-                       extra=extra)
+                       disk=args.disk, uefi=bool(args.disk), extra=extra)
 
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -86,9 +106,15 @@ def check(args, outcome):
     if outcome.timed_out or outcome.qemu_failed or outcome.guest_status is None:
         return [outcome.describe()]
     reasons = []
-    text = plain(outcome.output)
     if outcome.guest_status != args.status:
         reasons.append(f"guest exited with status {outcome.guest_status}, expected {args.status}")
+    return reasons + check_text(args, outcome)
+
+
+def check_text(args, outcome):
+    """The --expect and --reject regexes against the serial output."""
+    reasons = []
+    text = plain(outcome.output)
     for rx in args.expect:
         if not re.search(rx, text, re.MULTILINE):
             reasons.append(f"expected output not found: {rx!r}")
@@ -116,9 +142,110 @@ def report(argv, outcome, reasons):
     out.flush()
 
 
+# ---------------------------------------------------------------- host checks
+
+def free_port(kind):
+    """A port on 127.0.0.1 nobody uses now (QEMU binds it right after)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def forwards(args):
+    """{"tcp:80": host port, ...} for each --forward, in order."""
+    ports = {}
+    for f in args.forward:
+        key = f if ":" in f else "tcp:" + f
+        ports[key] = free_port(key.split(":")[0])
+    return ports
+
+
+def host_command(template, ports):
+    argv = shlex.split(template)
+    first = next(iter(ports.values()), None)
+
+    def fill(word):
+        for key, port in ports.items():
+            word = word.replace("{" + key + "}", str(port))
+        return word.replace("{port}", str(first)) if first else word
+    return [fill(w) for w in argv]
+
+
+class Background:
+    """QEMU in a thread; its serial output searchable while it runs."""
+
+    def __init__(self, cfg, timeout):
+        import threading
+        self.text = ""
+        self.cond = threading.Condition()
+        self.outcome = None
+        self.runner = qemu.Runner(cfg, timeout=timeout, echo=self._echo)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _echo(self, s):
+        with self.cond:
+            self.text += s
+            self.cond.notify_all()
+
+    def _run(self):
+        try:
+            self.outcome = self.runner.run()
+        finally:
+            with self.cond:
+                self.cond.notify_all()
+
+    def wait_for(self, regex, deadline):
+        import time
+        with self.cond:
+            while not re.search(regex, plain(self.text), re.MULTILINE):
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.thread.is_alive():
+                    return False
+                self.cond.wait(min(left, 0.5))
+            return True
+
+    def stop(self):
+        """Kill QEMU if it still runs; True if the guest had exited by itself."""
+        exited = not self.thread.is_alive()
+        self.runner.kill()
+        self.thread.join()
+        return exited
+
+
+def run_host_check(args, cfg, ports):
+    """Boot, wait for --ready, run the check; returns (outcome, reasons)."""
+    import subprocess
+    import time
+    deadline = time.monotonic() + args.timeout
+    guest = Background(cfg, args.timeout)
+    reasons = []
+    if not guest.wait_for(args.ready, deadline):
+        reasons.append(f"the guest never printed {args.ready!r}")
+    else:
+        argv = host_command(args.host_check, ports)
+        print("---- host check: " + " ".join(shlex.quote(a) for a in argv), flush=True)
+        try:
+            rc = subprocess.run(argv, timeout=max(1.0, deadline - time.monotonic())).returncode
+            if rc != 0:
+                reasons.append(f"the host check exited with status {rc}")
+        except subprocess.TimeoutExpired:
+            reasons.append("the host check did not finish in time")
+        except OSError as e:
+            reasons.append(f"the host check could not run: {e}")
+    if guest.stop():
+        return guest.outcome, reasons + check(args, guest.outcome)
+    return guest.outcome, reasons + check_text(args, guest.outcome)  # killed on purpose
+
+
 def main(argv):
     args = parse(argv)
     cfg = config(args)
+    ports = forwards(args)
+    for key, port in ports.items():
+        proto, guest_port = key.split(":")
+        cfg.fwd.append(f"{proto}:{port}:{guest_port}")
     try:
         cmd = qemu.command(cfg)
     except qemu.UsageError as e:
@@ -128,12 +255,16 @@ def main(argv):
     if not shutil.which(binary):
         print(f"SKIP: {binary} is not installed (./noos setup installs it)")
         return SKIP
-    for path in filter(None, (args.kernel, args.cdrom, args.elf)):
+    for path in filter(None, (args.kernel, args.cdrom, args.disk, args.elf)):
         if not os.path.isfile(path):
             print(f"FAIL: {path} does not exist")
             return FAIL
-    outcome = qemu.run(cfg, timeout=args.timeout)
-    reasons = check(args, outcome)
+    if args.host_check:
+        outcome, reasons = run_host_check(args, cfg, ports)
+        cmd = qemu.command(cfg)
+    else:
+        outcome = qemu.run(cfg, timeout=args.timeout)
+        reasons = check(args, outcome)
     report(cmd, outcome, reasons)
     return FAIL if reasons else PASS
 

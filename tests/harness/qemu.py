@@ -53,6 +53,9 @@ class Config:
     tap: str = "noos0"
     kvm: bool = False
     extra: list = dataclasses.field(default_factory=list)  # more QEMU arguments, verbatim
+    cdrom: str = None  # boot this ISO (GRUB, multiboot2) when there is no kernel
+    disk: str = None  # boot this raw disk image (NAME-uefi.img) when there is no kernel
+    uefi: bool = False  # UEFI firmware (OVMF) instead of QEMU's default BIOS; x86_64 only
 
 
 def machine_base(machine):
@@ -82,6 +85,40 @@ def check_config(cfg):
             raise UsageError("--fwd needs --net user")
     if int(cfg.smp) < 1:
         raise UsageError("--smp must be at least 1")
+    if (cfg.cdrom or cfg.disk or cfg.uefi) and cfg.arch != "x86_64":
+        raise UsageError("ISO, UEFI disk and UEFI firmware boots are x86_64 only")
+    if (cfg.cdrom or cfg.disk) and machine_base(cfg.machine) == "microvm":
+        raise UsageError("microvm has no disk or CD-ROM: boot the ELF (-kernel) there")
+
+
+# OVMF (Debian package ovmf): the code read-only, the variable store as a
+# snapshot so no run changes the installed file.
+OVMF_DIRS = ("/usr/share/OVMF",)
+OVMF_PAIRS = (("OVMF_CODE_4M.fd", "OVMF_VARS_4M.fd"), ("OVMF_CODE.fd", "OVMF_VARS.fd"))
+
+
+def uefi_args():
+    for d in OVMF_DIRS:
+        for code, vars_ in OVMF_PAIRS:
+            if os.path.isfile(os.path.join(d, code)) and os.path.isfile(os.path.join(d, vars_)):
+                return ["-drive", f"if=pflash,format=raw,readonly=on,file={os.path.join(d, code)}",
+                        "-drive", f"if=pflash,format=raw,snapshot=on,file={os.path.join(d, vars_)}"]
+    raise UsageError("UEFI needs OVMF (/usr/share/OVMF/OVMF_CODE_4M.fd; ./noos setup installs ovmf)")
+
+
+def boot_args(cfg):
+    """What to boot: -kernel (the default), or firmware loading GRUB from an ISO or a disk."""
+    args = uefi_args() if cfg.uefi else []
+    if cfg.kernel:
+        args += ["-kernel", cfg.kernel]
+        if cfg.append:
+            args += ["-append", cfg.append]
+    elif cfg.cdrom:
+        args += ["-drive", f"if=ide,media=cdrom,readonly=on,format=raw,file={cfg.cdrom}",
+                 "-boot", "d"]
+    elif cfg.disk:  # a snapshot: the image file is never written
+        args += ["-drive", f"if=ide,format=raw,snapshot=on,file={cfg.disk}"]
+    return args
 
 
 def net_args(cfg):
@@ -111,10 +148,7 @@ def command(cfg):
         args += ["-device", ISA_DEBUG_EXIT]
     else:
         args += ["-semihosting-config", "enable=on,target=native"]
-    if cfg.kernel:  # else the boot comes from the extra arguments (-cdrom for GRUB)
-        args += ["-kernel", cfg.kernel]
-        if cfg.append:
-            args += ["-append", cfg.append]
+    args += boot_args(cfg)  # or, with none of kernel, cdrom, disk: from the extra arguments
     return args + net_args(cfg) + list(cfg.extra)
 
 

@@ -51,6 +51,22 @@ class Command(unittest.TestCase):
             with self.subTest(kw=kw), self.assertRaises(qemu.UsageError):
                 qemu.command(qemu.Config(kernel="k", **kw))
 
+    def test_iso_and_uefi_disk(self):
+        argv = qemu.command(qemu.Config(arch="x86_64", kernel=None, cdrom="h.iso"))
+        self.assertIn("if=ide,media=cdrom,readonly=on,format=raw,file=h.iso", argv)
+        self.assertNotIn("-kernel", argv)
+        if os.path.isfile("/usr/share/OVMF/OVMF_CODE_4M.fd"):
+            argv = qemu.command(qemu.Config(arch="x86_64", kernel=None, disk="h.img", uefi=True))
+            self.assertIn("if=ide,format=raw,snapshot=on,file=h.img", argv)
+            flash = [a for a in argv if a.startswith("if=pflash")]
+            self.assertEqual(len(flash), 2)
+            self.assertIn("readonly=on", flash[0])
+            self.assertIn("snapshot=on", flash[1])  # the installed variable store stays as it is
+        for kw in (dict(arch="aarch64", disk="h.img", uefi=True), dict(arch="aarch64", cdrom="h.iso"),
+                   dict(arch="x86_64", machine="microvm", cdrom="h.iso")):
+            with self.subTest(kw=kw), self.assertRaises(qemu.UsageError):
+                qemu.command(qemu.Config(kernel=None, **kw))
+
     def test_machine_options_pass(self):
         argv = qemu.command(qemu.Config(arch="aarch64", kernel="k", machine="virt,gic-version=3"))
         self.assertIn("virt,gic-version=3", argv)
@@ -166,6 +182,7 @@ case "$mode" in
 exit3) echo "Hello from noos!"; exit 7 ;;
 hang) sleep 300 & echo $! > "$PIDFILE"; echo booting; wait ;;
 reset) echo rebooting; exit 0 ;;
+serve) echo READY; sleep 300 & echo $! > "$PIDFILE"; wait ;;
 esac
 """
 
@@ -240,6 +257,21 @@ class FakeQemu(unittest.TestCase):
         self.assertIn("timed out", out)
         rc, out = self.guest("--append", "reset")
         self.assertEqual(rc, guest.FAIL)
+
+    def test_host_check(self):
+        net = ["--append", "serve", "--net", "user", "--forward", "80", "--forward", "udp:7"]
+        rc, out = self.guest(*net, "--host-check", "sh -c 'test {tcp:80} -gt 1023 -a {udp:7} -gt 1023'")
+        self.assertEqual(rc, guest.PASS, out)
+        self.assertIn("killed by signal", out)  # a serving guest is stopped after its check
+        rc, out = self.guest(*net, "--host-check", "sh -c 'exit 4'")
+        self.assertEqual(rc, guest.FAIL)
+        self.assertIn("host check exited with status 4", out)
+        rc, out = self.guest(*net, "--host-check", "true", "--expect", "nowhere")
+        self.assertEqual(rc, guest.FAIL)
+        rc, out = self.guest("--append", "exit3", "--net", "user", "--host-check", "true",
+                             "--timeout", "5")
+        self.assertEqual(rc, guest.FAIL)
+        self.assertIn("never printed", out)
 
     def test_plain_output_for_regexes(self):
         self.assertEqual(guest.plain("\x1b[H\x1b[J\x1b[1;1H  Booting\n\rnoos 0.1\r\nok\r\n"),

@@ -1,11 +1,32 @@
-/* The kernel console: every byte of output goes through here to the arch's UART. */
+/*
+ * The kernel console: every byte of output goes through here to the arch's
+ * UART. One write at a time (console_lock), so lines from several CPUs do not
+ * interleave mid-line: printf hands over up to 128 bytes per write. A panic
+ * stops taking the lock, since the CPU that holds it may be the one that
+ * broke.
+ */
 #include "noos.h"
 #include "rt.h"
 
+static struct spinlock console_lock;
+static volatile bool console_unlocked; /* set once by a panic */
+
 void console_write(const char *s, size_t len)
 {
-	if (len)
+	if (!len)
+		return;
+	if (console_unlocked) {
 		arch_console_write(s, len);
+		return;
+	}
+	spin_lock(&console_lock);
+	arch_console_write(s, len);
+	spin_unlock(&console_lock);
+}
+
+void console_panic_mode(void)
+{
+	console_unlocked = true;
 }
 
 long noos_console_write(const void *buf, size_t len)

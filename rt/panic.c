@@ -10,9 +10,14 @@
 
 static volatile int panicking;
 
-/* A panic inside a panic prints one line and stops, instead of recursing. */
+/*
+ * Interrupts off and the console lock ignored (its holder may be what broke).
+ * A panic inside a panic prints one line and stops, instead of recursing.
+ */
 static void panic_enter(void)
 {
+	arch_irq_disable();
+	console_panic_mode();
 	if (__atomic_exchange_n(&panicking, 1, __ATOMIC_SEQ_CST)) {
 		console_write("\nPANIC: nested panic\n", 21);
 		arch_exit(PANIC_EXIT_STATUS);

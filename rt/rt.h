@@ -20,6 +20,7 @@
 
 /* console.c */
 void console_write(const char *s, size_t len);
+void console_panic_mode(void); /* from now on, write without the lock */
 
 /* panic.c */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(__printf__, 1, 2)));

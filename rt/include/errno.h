@@ -46,6 +46,7 @@
 #define EPROTOTYPE      91
 #define ENOPROTOOPT     92
 #define EPROTONOSUPPORT 93
+#define ESOCKTNOSUPPORT 94
 #define EOPNOTSUPP      95
 #define ENOTSUP         EOPNOTSUPP
 #define EAFNOSUPPORT    97

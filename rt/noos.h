@@ -381,7 +381,8 @@ int noos_inet_ntop(int af, const void *src, char *dst, noos_socklen_t size);
  * (TCP) or NOOS_SOCK_DGRAM (UDP), optionally | NOOS_SOCK_NONBLOCK;
  * protocol 0 or the type's own. Returns the descriptor; -EAFNOSUPPORT,
  * -EINVAL (type or flags), -EPROTONOSUPPORT, -EMFILE (table full), -ENOMEM
- * (no memory or no lwIP control block left).
+ * (no memory or no lwIP control block left). The first socket or event queue
+ * starts the network (noos_net_start) if the application has not.
  */
 int noos_socket(int domain, int type, int protocol);
 /*
@@ -405,7 +406,9 @@ int noos_accept4(int fd, struct noos_sockaddr *addr, noos_socklen_t *addrlen, in
  * TCP: connect, binding an ephemeral port first if needed. Non-blocking:
  * -EINPROGRESS, then the socket turns writable and NOOS_SO_ERROR tells the
  * outcome (0 or the error). -EALREADY (under way), -EISCONN,
- * -ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH, -EAFNOSUPPORT, -EINVAL (addrlen).
+ * -ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH (also: an IPv4-mapped address on
+ * an IPv6-only socket), -EAFNOSUPPORT, -EINVAL (addrlen), -EBADF (closed
+ * while waiting); SO_SNDTIMEO expiring: -EINPROGRESS (it goes on), as Linux.
  * UDP: set the default destination and accept datagrams only from it;
  * NOOS_AF_UNSPEC dissolves the association.
  */
@@ -422,7 +425,11 @@ int noos_connect(int fd, const struct noos_sockaddr *addr, noos_socklen_t addrle
  * (non-blocking: as many as fit, or -EAGAIN). UDP sends one datagram
  * (-EMSGSIZE above 65507 bytes for IPv4, 65527 for IPv6). -ENOTCONN,
  * -EPIPE (shut down for writing or closed by us), -ECONNRESET,
- * -EDESTADDRREQ (unconnected UDP), -EAGAIN, -EINVAL (flags).
+ * -EDESTADDRREQ (unconnected UDP), -EACCES (UDP to 255.255.255.255 without
+ * NOOS_SO_BROADCAST), -ENOBUFS, -EAGAIN, -EINVAL (flags). A blocking send
+ * that an error, a timeout or a close interrupts returns what it queued, if
+ * anything. A connection dropped by lwIP's retransmission or keepalive
+ * timers reports -ETIMEDOUT.
  */
 long noos_send(int fd, const void *buf, size_t len, int flags);
 /* send to addr (UDP; for TCP addr is ignored, as Linux does when connected). */
@@ -460,8 +467,9 @@ int noos_set_nonblock(int fd, int on);
 #define NOOS_SO_TYPE        3  /* get: NOOS_SOCK_STREAM / DGRAM */
 #define NOOS_SO_ERROR       4  /* get: the pending error (positive errno), and clear it */
 #define NOOS_SO_BROADCAST   6  /* UDP: may send to broadcast addresses */
-#define NOOS_SO_SNDBUF      7  /* bytes queued for sending at most (set: Linux doubles it) */
-#define NOOS_SO_RCVBUF      8  /* UDP: bytes queued for reading at most (set: doubled) */
+#define NOOS_SO_SNDBUF      7  /* bytes queued for sending at most, TCP: 256 KiB at most (set: doubled, as Linux) */
+#define NOOS_SO_RCVBUF      8  /* UDP: bytes queued for reading at most; TCP: reported only,
+                                  the window is lwIP's 256 KiB (set: doubled) */
 #define NOOS_SO_KEEPALIVE   9  /* TCP keepalive probes (times: NOOS_TCP_KEEP*) */
 #define NOOS_SO_RCVTIMEO    20 /* struct noos_timeval */
 #define NOOS_SO_SNDTIMEO    21 /* struct noos_timeval */
@@ -475,8 +483,9 @@ int noos_set_nonblock(int fd, int on);
 #define NOOS_IPV6_V6ONLY    26 /* level NOOS_IPPROTO_IPV6, before bind: IPv6 only */
 /*
  * set: -ENOPROTOOPT (unknown level or name), -EINVAL (optlen too small,
- * bad value). get: the value, truncated to *optlen, which is set to its
- * size (as Linux); -ENOPROTOOPT.
+ * bad value; -EDOM: a timeval out of range). get: the value, truncated to
+ * *optlen, which is set to the length copied (as Linux); -ENOPROTOOPT,
+ * -EINVAL (val or optlen NULL).
  */
 int noos_setsockopt(int fd, int level, int name, const void *val, noos_socklen_t optlen);
 int noos_getsockopt(int fd, int level, int name, void *val, noos_socklen_t *optlen);
@@ -491,8 +500,9 @@ int noos_getpeername(int fd, struct noos_sockaddr *addr, noos_socklen_t *addrlen
  * with NOOS_AI_PASSIVE, else loopback. service: a port number (no services
  * database). Results for both families when hints allow (IPv4 first), and
  * one entry per socket type when hints->ai_socktype is 0. Returns 0 and
- * *res, to be freed with noos_freeaddrinfo; -ENOENT (no such name, or no
- * address of the family), -ETIMEDOUT (no answer), -EAGAIN (no DNS server),
+ * *res, to be freed with noos_freeaddrinfo; -ENOENT (no such name, no
+ * address of the family, or no answer within lwIP's retries: its resolver
+ * does not tell these apart), -EAGAIN (no DNS server configured),
  * -EAFNOSUPPORT, -ESOCKTNOSUPPORT, -EINVAL (bad service, flags, or both
  * node and service NULL), -ENOMEM.
  */
@@ -519,8 +529,9 @@ void noos_freeaddrinfo(struct noos_addrinfo *res);
  * device), numbered 0..noos_if_count()-1. index is what sin6_scope_id
  * takes. Addresses in network order; zero when not configured. ipv6 lists
  * the valid addresses (link-local first), preferred ones flagged in
- * ipv6_preferred (bit n: ipv6[n]). noos_if_info: 0, -ENODEV (no such
- * interface), -EINVAL (info NULL).
+ * ipv6_preferred (bit n: ipv6[n]). Both start the network (noos_net_start)
+ * if it is not running. noos_if_info: 0, -ENODEV (no such interface),
+ * -EINVAL (info NULL).
  */
 #define NOOS_IF_NAMESIZE 16
 #define NOOS_IF_MAX_IPV6 3
@@ -569,7 +580,8 @@ struct noos_pollfd {
 };
 /*
  * Wait until one of fds is ready or timeout_ns passes (0: look and return;
- * NOOS_FOREVER: no limit). Returns how many have revents != 0 (0 on
+ * NOOS_FOREVER: no limit). An event queue in fds is readable while a wait
+ * on it would report something. Returns how many have revents != 0 (0 on
  * timeout); -EINVAL (nfds over 4096, fds NULL with nfds > 0).
  */
 int noos_poll(struct noos_pollfd *fds, unsigned nfds, uint64_t timeout_ns);
@@ -633,8 +645,8 @@ int noos_epoll_ctl(int epfd, int op, int fd, struct noos_epoll_event *ev);
  * events; fills up to maxevents entries and returns how many (0 on
  * timeout). Several threads may wait on one queue; each report goes to one
  * of them. Sockets ready beyond maxevents are reported by the next call,
- * round robin. -EINVAL (maxevents <= 0, events NULL), -EBADF (closed while
- * waiting).
+ * round robin. -EINVAL (maxevents <= 0, events NULL, epfd not an event
+ * queue), -EBADF (not open, or closed while waiting).
  */
 int noos_epoll_wait(int epfd, struct noos_epoll_event *events, int maxevents, uint64_t timeout_ns);
 

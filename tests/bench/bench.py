@@ -166,9 +166,9 @@ def main(argv):
     p.add_argument("--smoke", action="store_true", help="one short run of each row (the test)")
     a = p.parse_args(argv)
     top = os.path.join(a.build_dir, "..", "bench")
-    runs = a.runs or (1 if a.smoke else QUICK_RUNS if a.quick else DEFAULT_RUNS)
-    if runs < 1:
+    if a.runs is not None and a.runs < 1:
         p.error("--runs must be at least 1")
+    runs = a.runs or (1 if a.smoke else QUICK_RUNS if a.quick else DEFAULT_RUNS)
     return run({a.arch: a.build_dir}, a.out or top, a.cache or os.path.join(top, "cache"),
                runs, a.quick, a.smoke)
 

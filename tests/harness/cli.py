@@ -296,9 +296,9 @@ def cmd_bench(args):
     sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
     import bench
     top = os.path.join(os.path.dirname(build_dir("x86_64")), "bench")
-    runs = args.runs or (bench.QUICK_RUNS if args.quick else bench.DEFAULT_RUNS)
-    if runs < 1:
+    if args.runs is not None and args.runs < 1:
         fail("--runs must be at least 1", 2)
+    runs = args.runs or (bench.QUICK_RUNS if args.quick else bench.DEFAULT_RUNS)
     sys.exit(bench.run({a: build_dir(a) for a in arches}, top, os.path.join(top, "cache"),
                        runs, args.quick))
 

@@ -71,7 +71,8 @@ static bool family_ok(const struct query *q, const ip_addr_t *ip)
 static void add(struct query *q, const ip_addr_t *ip)
 {
 	if (q->count < MAX_ADDRS && family_ok(q, ip)) {
-		ip_addr_copy(q->addrs[q->count], *ip); /* a macro: no side effects in its arguments */
+		ip_addr_copy(q->addrs[q->count],
+		             *ip); /* a macro: no side effects in its arguments */
 		q->count++;
 	}
 }
@@ -95,9 +96,11 @@ static int dns_addrs(struct query *q, const char *node)
 {
 	int err4 = -ENOENT, err6 = -ENOENT;
 	ip_addr_t ip;
-	if (q->family != NOOS_AF_INET6 && (err4 = resolve_dns(node, LWIP_DNS_ADDRTYPE_IPV4, &ip)) == 0)
+	if (q->family != NOOS_AF_INET6 &&
+	    (err4 = resolve_dns(node, LWIP_DNS_ADDRTYPE_IPV4, &ip)) == 0)
 		add(q, &ip);
-	if (q->family != NOOS_AF_INET && (err6 = resolve_dns(node, LWIP_DNS_ADDRTYPE_IPV6, &ip)) == 0)
+	if (q->family != NOOS_AF_INET &&
+	    (err6 = resolve_dns(node, LWIP_DNS_ADDRTYPE_IPV6, &ip)) == 0)
 		add(q, &ip);
 	if (q->count)
 		return 0;
@@ -152,7 +155,8 @@ static int build(const struct query *q, const char *canon, struct noos_addrinfo 
 		for (int t = 0; t < 2; t++) {
 			if (q->socktype && q->socktype != both[t])
 				continue;
-			struct noos_addrinfo *ai = node_new(q, &q->addrs[i], both[t], head ? NULL : canon);
+			struct noos_addrinfo *ai =
+			    node_new(q, &q->addrs[i], both[t], head ? NULL : canon);
 			if (!ai) {
 				noos_freeaddrinfo(head);
 				return -ENOMEM;

@@ -41,9 +41,9 @@ struct epoll {
 };
 
 struct epitem {
-	struct watch w;      /* in target->watchers */
-	struct dlist link;   /* in ep->items */
-	struct dlist rdy;    /* in ep->ready while queued (points at itself otherwise) */
+	struct watch w;    /* in target->watchers */
+	struct dlist link; /* in ep->items */
+	struct dlist rdy;  /* in ep->ready while queued (points at itself otherwise) */
 	struct epoll *ep;
 	struct nfile *target;
 	uint32_t events; /* interest | EP_ALWAYS | flags; no interest bits: a disarmed one-shot */

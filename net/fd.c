@@ -58,7 +58,8 @@ struct nfile *fd_get(int fd)
 	spin_lock(&table.lock);
 	struct nfile *f = table.slot[fd];
 	if (f)
-		__atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED); /* the table's keeps it above 0 */
+		__atomic_fetch_add(&f->refs, 1,
+		                   __ATOMIC_RELAXED); /* the table's keeps it above 0 */
 	spin_unlock(&table.lock);
 	return f;
 }

@@ -19,8 +19,8 @@
 
 #include "sock.h"
 
-#define POLL_MAX       4096 /* nfds above this: -EINVAL (Linux's limit is RLIMIT_NOFILE) */
-#define POLL_ON_STACK  8
+#define POLL_MAX      4096 /* nfds above this: -EINVAL (Linux's limit is RLIMIT_NOFILE) */
+#define POLL_ON_STACK 8
 
 struct pollw {
 	struct watch w;

@@ -150,7 +150,8 @@ static int format_ipv6(const uint8_t *b, char *out, size_t size)
 		}
 		/* IPv4-mapped and IPv4-compatible addresses end in dotted decimal, as glibc's. */
 		if (i == 6 && base == 0 && (len == 6 || (len == 5 && w[5] == 0xffff))) {
-			n += snprintf(buf + n, sizeof(buf) - n, "%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
+			n += snprintf(buf + n, sizeof(buf) - n, "%u.%u.%u.%u", b[12], b[13], b[14],
+			              b[15]);
 			break;
 		}
 		n += snprintf(buf + n, sizeof(buf) - n, "%x%s", w[i], i < 7 ? ":" : "");
@@ -263,7 +264,8 @@ int resolve_dns(const char *name, uint8_t type, ip_addr_t *ip)
 	if (e != ERR_INPROGRESS)
 		return -ENOMEM; /* lwIP's table of queries is full */
 	while (!__atomic_load_n(&l.done, __ATOMIC_ACQUIRE))
-		noos_futex_wait(&l.done, 0, NOOS_FOREVER); /* lwIP always calls back (answer or timeout) */
+		noos_futex_wait(&l.done, 0,
+		                NOOS_FOREVER); /* lwIP always calls back (answer or timeout) */
 	if (!l.found)
 		return -ENOENT;
 	ip_addr_copy(*ip, l.ip);

@@ -63,10 +63,10 @@ static inline void dlist_del(struct dlist *n)
 #define dlist_entry(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 /* Readiness bits are Linux's (NOOS_EPOLL*); this one is ours, never reported. */
-#define EV_CLOSED   (1u << 27) /* a watcher's notify: the object is being closed */
-#define EV_ALL      0xffffffu  /* a state change: every watcher looks again */
-#define EV_IN       (NOOS_EPOLLIN | NOOS_EPOLLRDNORM)
-#define EV_OUT      (NOOS_EPOLLOUT | NOOS_EPOLLWRNORM)
+#define EV_CLOSED (1u << 27) /* a watcher's notify: the object is being closed */
+#define EV_ALL    0xffffffu  /* a state change: every watcher looks again */
+#define EV_IN     (NOOS_EPOLLIN | NOOS_EPOLLRDNORM)
+#define EV_OUT    (NOOS_EPOLLOUT | NOOS_EPOLLWRNORM)
 
 /* ---- fd.c: the descriptor table and object lifetimes ---- */
 
@@ -92,11 +92,11 @@ struct watch {
 };
 
 void nfile_init(struct nfile *f, enum nfile_kind kind);
-int fd_install(struct nfile *f);             /* the lowest free descriptor takes f's first reference; -EMFILE */
-struct nfile *fd_get(int fd);                /* referenced, or NULL */
-struct nfile *fd_remove(int fd);             /* out of the table; the caller owns its reference; NULL */
-void nfile_put(struct nfile *f);             /* drop a reference; the last frees the object */
-uint32_t nfile_events(struct nfile *f);      /* stack lock: its readiness now (NOOS_EPOLL*) */
+int fd_install(struct nfile *f); /* the lowest free descriptor takes f's first reference; -EMFILE */
+struct nfile *fd_get(int fd);    /* referenced, or NULL */
+struct nfile *fd_remove(int fd); /* out of the table; the caller owns its reference; NULL */
+void nfile_put(struct nfile *f); /* drop a reference; the last frees the object */
+uint32_t nfile_events(struct nfile *f); /* stack lock: its readiness now (NOOS_EPOLL*) */
 /* Stack lock: f changed; wake its sleepers and tell its watchers (key as struct watch). */
 void nfile_wake(struct nfile *f, uint32_t key);
 /*
@@ -126,8 +126,8 @@ struct sock {
 	uint8_t family; /* NOOS_AF_INET / NOOS_AF_INET6 */
 	uint8_t type;   /* NOOS_SOCK_STREAM / NOOS_SOCK_DGRAM */
 	/* the rest: stack lock */
-	uint8_t state;  /* enum sock_state */
-	uint8_t shut;   /* SHUT_RCV | SHUT_SEND */
+	uint8_t state; /* enum sock_state */
+	uint8_t shut;  /* SHUT_RCV | SHUT_SEND */
 	bool nonblock;
 	bool v6only;
 	bool bound;     /* by bind, connect or listen */
@@ -137,10 +137,10 @@ struct sock {
 	bool counted;   /* TCP: in sock_stats.tcp_open */
 	bool reuseaddr;
 	bool broadcast;
-	bool nodelay;   /* TCP options, kept here for listeners' children and new pcbs */
+	bool nodelay; /* TCP options, kept here for listeners' children and new pcbs */
 	bool keepalive;
 	uint32_t keepidle, keepintvl, keepcnt; /* seconds, seconds, probes */
-	int err;        /* pending error (positive errno), NOOS_SO_ERROR */
+	int err;                               /* pending error (positive errno), NOOS_SO_ERROR */
 	union {
 		struct tcp_pcb *tcp; /* NULL once lwIP freed it or we let it go */
 		struct udp_pcb *udp;
@@ -207,11 +207,11 @@ int tcp_sock_listen(struct sock *s, int backlog);
 int tcp_sock_accept(struct sock *s, bool nonblock, struct sock **child);
 int tcp_sock_connect(struct sock *s, const ip_addr_t *ip, uint16_t port);
 long tcp_sock_send(struct sock *s, const void *buf, size_t len, bool more); /* -EAGAIN: no room */
-long tcp_sock_recv(struct sock *s, void *buf, size_t len, bool peek);     /* -EAGAIN: nothing */
+long tcp_sock_recv(struct sock *s, void *buf, size_t len, bool peek);       /* -EAGAIN: nothing */
 int tcp_sock_shutdown(struct sock *s, int how);
 void tcp_sock_close(struct sock *s);
 uint32_t tcp_sock_events(struct sock *s);
-void tcp_sock_addrs(struct sock *s); /* refresh s's address copies from the pcb */
+void tcp_sock_addrs(struct sock *s);      /* refresh s's address copies from the pcb */
 void tcp_sock_apply_opts(struct sock *s); /* nodelay, keepalive, reuseaddr onto the pcb */
 
 /* ---- socket_udp.c (stack lock held) ---- */
@@ -237,7 +237,8 @@ uint32_t epoll_events(struct epoll *ep); /* stack lock: IN when a wait would rep
 /* ---- resolve.c: address text, DNS queries (for addrinfo.c) ---- */
 /* "a.b.c.d" or an IPv6 address (with an optional %scope) -> lwIP address; false if not numeric. */
 bool resolve_numeric(const char *s, ip_addr_t *ip);
-/* One DNS query (LWIP_DNS_ADDRTYPE_IPV4/IPV6), sleeping until lwIP answers: 0, -ENOENT, -EAGAIN (no server). */
+/* One DNS query (LWIP_DNS_ADDRTYPE_IPV4/IPV6), sleeping until lwIP answers: 0, -ENOENT, -EAGAIN (no
+ * server). */
 int resolve_dns(const char *name, uint8_t type, ip_addr_t *ip);
 
 #endif

@@ -14,10 +14,9 @@
 
 #include "sock.h"
 
-#define RECV_FLAGS (NOOS_MSG_PEEK | NOOS_MSG_TRUNC | NOOS_MSG_DONTWAIT | NOOS_MSG_WAITALL | \
-                    NOOS_MSG_NOSIGNAL)
+#define RECV_FLAGS                                                                                 \
+	(NOOS_MSG_PEEK | NOOS_MSG_TRUNC | NOOS_MSG_DONTWAIT | NOOS_MSG_WAITALL | NOOS_MSG_NOSIGNAL)
 #define SEND_FLAGS (NOOS_MSG_DONTWAIT | NOOS_MSG_NOSIGNAL)
-
 
 static bool may_block(const struct sock *s, int flags)
 {
@@ -194,7 +193,8 @@ long noos_sendto(int fd, const void *buf, size_t len, int flags, const struct no
 		return err;
 	long n;
 	if (s->type == NOOS_SOCK_STREAM) {
-		n = tcp_send_all(s, buf, len, flags); /* addr ignored, as Linux does when connected */
+		n = tcp_send_all(s, buf, len,
+		                 flags); /* addr ignored, as Linux does when connected */
 	} else if (addr) {
 		ip_addr_t ip;
 		uint16_t port;
@@ -246,8 +246,8 @@ static long udp_recv_loop(struct sock *s, void *buf, size_t len, int flags, ip_a
 {
 	uint64_t deadline = deadline_of(s->rcvtimeo);
 	for (;;) {
-		long n = udp_sock_recv(s, buf, len, flags & NOOS_MSG_PEEK, flags & NOOS_MSG_TRUNC, from,
-		                       port);
+		long n = udp_sock_recv(s, buf, len, flags & NOOS_MSG_PEEK, flags & NOOS_MSG_TRUNC,
+		                       from, port);
 		if (n != -EAGAIN || !may_block(s, flags))
 			return n;
 		int e = nfile_sleep(&s->f, deadline);

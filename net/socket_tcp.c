@@ -36,8 +36,9 @@
 
 #include "sock.h"
 
-#define POLL_INTERVAL 2 /* lwIP's coarse timer ticks (500 ms): retry a send that found no memory */
-#define WRITE_MAX     0xffffu /* tcp_write takes a u16_t length */
+#define POLL_INTERVAL 2   /* lwIP's coarse timer ticks (500 ms): retry a send that found no memory \
+	                   */
+#define WRITE_MAX 0xffffu /* tcp_write takes a u16_t length */
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err);
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
@@ -356,7 +357,7 @@ int tcp_sock_listen(struct sock *s, int backlog)
 	struct tcp_pcb *l = tcp_listen_with_backlog_and_err(s->pcb.tcp, bl, &err);
 	if (!l)
 		return sock_err_from_lwip(err); /* the old pcb is still ours */
-	s->pcb.tcp = l;                    /* lwIP freed the old one */
+	s->pcb.tcp = l;                         /* lwIP freed the old one */
 	s->backlog = bl;
 	s->state = SS_LISTEN;
 	tcp_arg(l, s);
@@ -498,7 +499,9 @@ long tcp_sock_recv(struct sock *s, void *buf, size_t len, bool peek)
 
 int tcp_sock_shutdown(struct sock *s, int how)
 {
-	int shut = how == NOOS_SHUT_RD ? SHUT_RCV : how == NOOS_SHUT_WR ? SHUT_SEND : SHUT_RCV | SHUT_SEND;
+	int shut = how == NOOS_SHUT_RD   ? SHUT_RCV
+	           : how == NOOS_SHUT_WR ? SHUT_SEND
+	                                 : SHUT_RCV | SHUT_SEND;
 	switch (s->state) {
 	case SS_LISTEN: /* Linux: SHUT_RD stops listening; accept then fails with -EINVAL */
 		if (!(shut & SHUT_RCV))

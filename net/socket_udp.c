@@ -168,7 +168,9 @@ long udp_sock_recv(struct sock *s, void *buf, size_t len, bool peek, bool trunc,
 
 int udp_sock_shutdown(struct sock *s, int how)
 {
-	s->shut |= how == NOOS_SHUT_RD ? SHUT_RCV : how == NOOS_SHUT_WR ? SHUT_SEND : SHUT_RCV | SHUT_SEND;
+	s->shut |= how == NOOS_SHUT_RD   ? SHUT_RCV
+	           : how == NOOS_SHUT_WR ? SHUT_SEND
+	                                 : SHUT_RCV | SHUT_SEND;
 	/* Linux sets the bits (and wakes pollers) even when it then says -ENOTCONN. */
 	return s->state == SS_CONNECTED ? 0 : -ENOTCONN;
 }

@@ -21,13 +21,13 @@
 
 #include "sock.h"
 
-#define BUF_SET_MAX     (4u << 20) /* Linux's net.core.[rw]mem_max plays this part */
-#define SNDBUF_MIN      4608u      /* Linux's SOCK_MIN_SNDBUF on 64-bit */
-#define RCVBUF_MIN      2304u      /* SOCK_MIN_RCVBUF */
-#define KEEP_TIME_MAX   32767      /* Linux's MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL (s) */
-#define KEEP_CNT_MAX    127        /* MAX_TCP_KEEPCNT */
-#define NS_PER_US       1000ull
-#define NS_PER_S        1000000000ull
+#define BUF_SET_MAX   (4u << 20) /* Linux's net.core.[rw]mem_max plays this part */
+#define SNDBUF_MIN    4608u      /* Linux's SOCK_MIN_SNDBUF on 64-bit */
+#define RCVBUF_MIN    2304u      /* SOCK_MIN_RCVBUF */
+#define KEEP_TIME_MAX 32767      /* Linux's MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL (s) */
+#define KEEP_CNT_MAX  127        /* MAX_TCP_KEEPCNT */
+#define NS_PER_US     1000ull
+#define NS_PER_S      1000000000ull
 
 /* ---- set ---- */
 
@@ -121,8 +121,8 @@ static int set_tcp(struct sock *s, int name, int v)
 
 static int set_opt(struct sock *s, int level, int name, const void *val, noos_socklen_t len)
 {
-	bool timeval = level == NOOS_SOL_SOCKET &&
-	               (name == NOOS_SO_RCVTIMEO || name == NOOS_SO_SNDTIMEO);
+	bool timeval =
+	    level == NOOS_SOL_SOCKET && (name == NOOS_SO_RCVTIMEO || name == NOOS_SO_SNDTIMEO);
 	int v = 0;
 	if (!val || (!timeval && len < sizeof(int)))
 		return -EINVAL;

@@ -70,7 +70,8 @@ static void test_socket_args(void)
 	CHECK_EQ(noos_socket(NOOS_AF_INET6, NOOS_SOCK_DGRAM, NOOS_IPPROTO_TCP), -EPROTONOSUPPORT);
 	/* Descriptors are the lowest free numbers, as POSIX. */
 	int a = MUST(noos_socket(NOOS_AF_INET, NOOS_SOCK_STREAM, NOOS_IPPROTO_TCP));
-	int b = MUST(noos_socket(NOOS_AF_INET6, NOOS_SOCK_DGRAM | NOOS_SOCK_NONBLOCK, NOOS_IPPROTO_UDP));
+	int b = MUST(
+	    noos_socket(NOOS_AF_INET6, NOOS_SOCK_DGRAM | NOOS_SOCK_NONBLOCK, NOOS_IPPROTO_UDP));
 	CHECK_EQ(b, a + 1);
 	MUST(noos_close(a));
 	int c = MUST(noos_socket(NOOS_AF_INET, NOOS_SOCK_DGRAM | NOOS_SOCK_CLOEXEC, 0));
@@ -97,7 +98,7 @@ static void test_bind(void)
 	struct noos_sockaddr_in far = sin4(0xc0000201 /* 192.0.2.1, TEST-NET-1 */, 0);
 	CHECK_EQ(noos_bind(s, SA(&far), sizeof(far)), -EADDRNOTAVAIL);
 	CHECK_EQ(noos_bind(s, SA(&a), sizeof(a)), 0);
-	CHECK(local_port(s) != 0); /* port 0: an ephemeral one */
+	CHECK(local_port(s) != 0);                          /* port 0: an ephemeral one */
 	CHECK_EQ(noos_bind(s, SA(&a), sizeof(a)), -EINVAL); /* bound already */
 	MUST(noos_listen(s, 4));
 	/* The same port again: in use, with or without SO_REUSEADDR (it is listening). */
@@ -235,7 +236,8 @@ static void test_connect_nonblocking(void)
 	CHECK_EQ(e, ECONNREFUSED);
 	MUST(noos_getsockopt(c, NOOS_SOL_SOCKET, NOOS_SO_ERROR, &e, &elen));
 	CHECK_EQ(e, 0);
-	CHECK_EQ(poll1(c, NOOS_POLLIN | NOOS_POLLOUT, 0), NOOS_POLLIN | NOOS_POLLOUT | NOOS_POLLHUP);
+	CHECK_EQ(poll1(c, NOOS_POLLIN | NOOS_POLLOUT, 0),
+	         NOOS_POLLIN | NOOS_POLLOUT | NOOS_POLLHUP);
 	CHECK_EQ(noos_connect(c, SA(&to), sizeof(to)), -ECONNABORTED); /* error already taken */
 	MUST(noos_close(c));
 }
@@ -419,7 +421,8 @@ static void test_udp(int family)
 	if (family == NOOS_AF_INET) {
 		int c = MUST(noos_socket(NOOS_AF_INET, NOOS_SOCK_DGRAM, 0));
 		struct noos_sockaddr_in bc = sin4(0xffffffff, 9);
-		CHECK_EQ(noos_sendto(c, "x", 1, 0, SA(&bc), sizeof(bc)), -EACCES); /* no SO_BROADCAST */
+		CHECK_EQ(noos_sendto(c, "x", 1, 0, SA(&bc), sizeof(bc)),
+		         -EACCES); /* no SO_BROADCAST */
 		MUST(noos_close(c));
 	}
 }
@@ -531,11 +534,14 @@ static void test_options(void)
 	CHECK_EQ(noos_setsockopt(t, NOOS_SOL_SOCKET, 999, &one, sizeof(one)), -ENOPROTOOPT);
 	CHECK_EQ(get_int(t, NOOS_SOL_SOCKET, 999), -ENOPROTOOPT);
 	CHECK_EQ(noos_setsockopt(t, 12345, NOOS_SO_REUSEADDR, &one, sizeof(one)), -ENOPROTOOPT);
-	CHECK_EQ(noos_setsockopt(u, NOOS_IPPROTO_TCP, NOOS_TCP_NODELAY, &one, sizeof(one)), -ENOPROTOOPT);
-	CHECK_EQ(noos_setsockopt(t, NOOS_IPPROTO_IPV6, NOOS_IPV6_V6ONLY, &one, sizeof(one)), -ENOPROTOOPT);
+	CHECK_EQ(noos_setsockopt(u, NOOS_IPPROTO_TCP, NOOS_TCP_NODELAY, &one, sizeof(one)),
+	         -ENOPROTOOPT);
+	CHECK_EQ(noos_setsockopt(t, NOOS_IPPROTO_IPV6, NOOS_IPV6_V6ONLY, &one, sizeof(one)),
+	         -ENOPROTOOPT);
 	CHECK_EQ(noos_setsockopt(t, NOOS_SOL_SOCKET, NOOS_SO_REUSEADDR, &one, 2), -EINVAL);
 	CHECK_EQ(noos_setsockopt(t, NOOS_SOL_SOCKET, NOOS_SO_REUSEADDR, NULL, 4), -EINVAL);
-	CHECK_EQ(noos_setsockopt(t, NOOS_SOL_SOCKET, NOOS_SO_TYPE, &one, sizeof(one)), -ENOPROTOOPT);
+	CHECK_EQ(noos_setsockopt(t, NOOS_SOL_SOCKET, NOOS_SO_TYPE, &one, sizeof(one)),
+	         -ENOPROTOOPT);
 	/* A short buffer for a value: truncated, length set to what was copied. */
 	uint16_t half = 0;
 	noos_socklen_t hlen = sizeof(half);
@@ -599,7 +605,8 @@ static void test_inet_text(void)
 			printf("  (for \"%s\")\n", cases[i].text);
 		if (r != 1)
 			continue;
-		CHECK_EQ(noos_inet_ntop(cases[i].af, addr, out, sizeof(out)), strlen(cases[i].canon));
+		CHECK_EQ(noos_inet_ntop(cases[i].af, addr, out, sizeof(out)),
+		         strlen(cases[i].canon));
 		if (!CHECK(strcmp(out, cases[i].canon) == 0))
 			printf("  (\"%s\" came out as \"%s\")\n", cases[i].text, out);
 	}
@@ -644,7 +651,8 @@ static void test_getaddrinfo_local(void)
 	CHECK_EQ(sin->sin_addr.s_addr, noos_htonl(0x0a00020f));
 	CHECK_EQ(res->ai_protocol, NOOS_IPPROTO_TCP);
 	noos_freeaddrinfo(res);
-	hints = (struct noos_addrinfo){.ai_socktype = NOOS_SOCK_STREAM, .ai_flags = NOOS_AI_CANONNAME};
+	hints =
+	    (struct noos_addrinfo){.ai_socktype = NOOS_SOCK_STREAM, .ai_flags = NOOS_AI_CANONNAME};
 	CHECK_EQ(noos_getaddrinfo("fe80::1%1", "7", &hints, &res), 0);
 	CHECK_EQ(count_ai(res, NOOS_AF_INET6, NOOS_SOCK_STREAM), 1);
 	CHECK_EQ(((struct noos_sockaddr_in6 *)res->ai_addr)->sin6_scope_id, 1);
@@ -694,7 +702,7 @@ static size_t dns_answer(const uint8_t *q, size_t qlen, uint8_t *out)
 		rdata = aaaa, rlen = 16;
 	size_t len = name_end + 5;
 	memcpy(out, q, len);
-	out[2] = 0x84 | (q[2] & 1); /* QR, AA, RD as asked */
+	out[2] = 0x84 | (q[2] & 1);        /* QR, AA, RD as asked */
 	out[3] = (test || v4only) ? 0 : 3; /* NOERROR (maybe without answers) or NXDOMAIN */
 	out[6] = 0;
 	out[7] = rdata ? 1 : 0;
@@ -730,7 +738,8 @@ static void test_getaddrinfo_dns(void)
 {
 	struct noos_addrinfo *res = NULL, hints = {.ai_socktype = NOOS_SOCK_STREAM};
 	if (noos_if_count() > 1) {
-		/* DHCP would name slirp's forwarding resolver: tests ask no server beyond loopback. */
+		/* DHCP would name slirp's forwarding resolver: tests ask no server beyond loopback.
+		 */
 		printf("sockapi: DNS not tested with a network device\n");
 		return;
 	}

@@ -79,8 +79,8 @@ static void test_poll_bits(void)
 	CHECK(wait_for(c, NOOS_POLLRDHUP));
 	CHECK_EQ(poll1(c, all, 0), NOOS_POLLIN | NOOS_POLLOUT | NOOS_POLLRDHUP | NOOS_POLLHUP);
 	/* Several at once; a bad descriptor is POLLNVAL, a negative one is skipped. */
-	struct noos_pollfd p[4] = {{s, NOOS_POLLIN, 0}, {-1, NOOS_POLLIN, 7}, {999, NOOS_POLLIN, 0},
-	                           {u, NOOS_POLLIN, 0}};
+	struct noos_pollfd p[4] = {
+	    {s, NOOS_POLLIN, 0}, {-1, NOOS_POLLIN, 7}, {999, NOOS_POLLIN, 0}, {u, NOOS_POLLIN, 0}};
 	CHECK_EQ(noos_poll(p, 4, 0), 2);
 	CHECK_EQ(p[0].revents, NOOS_POLLIN | NOOS_POLLHUP);
 	CHECK_EQ(p[1].revents, 0);
@@ -141,22 +141,23 @@ static void test_edge_in(void)
 	int ep = MUST(noos_epoll_create(0));
 	char buf[8];
 	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_ADD, s, NOOS_EPOLLIN | NOOS_EPOLLET, 1), 0);
-	CHECK_EQ(ep_wait1(ep, 0, NULL), 0);                  /* not ready at ADD: nothing */
+	CHECK_EQ(ep_wait1(ep, 0, NULL), 0); /* not ready at ADD: nothing */
 	send_str(c, "ab");
-	CHECK_EQ(ep_wait1(ep, SOON, NULL), NOOS_EPOLLIN);     /* the arrival */
-	CHECK_EQ(ep_wait1(ep, NOTHING_NS, NULL), 0);          /* reported once */
+	CHECK_EQ(ep_wait1(ep, SOON, NULL), NOOS_EPOLLIN); /* the arrival */
+	CHECK_EQ(ep_wait1(ep, NOTHING_NS, NULL), 0);      /* reported once */
 	CHECK_EQ(noos_recv(s, buf, 1, 0), 1);
-	CHECK_EQ(ep_wait1(ep, NOTHING_NS, NULL), 0);          /* reading is no event, "b" left */
+	CHECK_EQ(ep_wait1(ep, NOTHING_NS, NULL), 0); /* reading is no event, "b" left */
 	send_str(c, "c");
-	CHECK_EQ(ep_wait1(ep, SOON, NULL), NOOS_EPOLLIN);     /* a new arrival, "b" still unread */
+	CHECK_EQ(ep_wait1(ep, SOON, NULL), NOOS_EPOLLIN); /* a new arrival, "b" still unread */
 	CHECK_EQ(ep_wait1(ep, NOTHING_NS, NULL), 0);
 	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_MOD, s, NOOS_EPOLLIN | NOOS_EPOLLET, 2), 0);
-	CHECK_EQ(ep_wait1(ep, 0, NULL), NOOS_EPOLLIN);        /* MOD looks again: ready */
+	CHECK_EQ(ep_wait1(ep, 0, NULL), NOOS_EPOLLIN); /* MOD looks again: ready */
 	CHECK_EQ(ep_wait1(ep, 0, NULL), 0);
 	CHECK_EQ(noos_recv(s, buf, sizeof(buf), 0), 2);
 	CHECK_EQ(ep_wait1(ep, NOTHING_NS, NULL), 0);
 	/* The peer's FIN is a state change: reported once, with IN (end of stream). */
-	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_MOD, s, NOOS_EPOLLIN | NOOS_EPOLLRDHUP | NOOS_EPOLLET, 3), 0);
+	CHECK_EQ(
+	    ep_ctl(ep, NOOS_EPOLL_CTL_MOD, s, NOOS_EPOLLIN | NOOS_EPOLLRDHUP | NOOS_EPOLLET, 3), 0);
 	CHECK_EQ(ep_wait1(ep, 0, NULL), 0);
 	MUST(noos_shutdown(c, NOOS_SHUT_WR));
 	CHECK_EQ(ep_wait1(ep, SOON, NULL), NOOS_EPOLLIN | NOOS_EPOLLRDHUP);
@@ -180,7 +181,8 @@ static void test_edge_udp(void)
 	MUST(noos_bind(a, SA(&at), sizeof(at)));
 	at.sin_port = noos_htons(local_port(a));
 	int ep = MUST(noos_epoll_create(NOOS_EPOLL_CLOEXEC));
-	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_ADD, a, NOOS_EPOLLIN | NOOS_EPOLLOUT | NOOS_EPOLLET, 0), 0);
+	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_ADD, a, NOOS_EPOLLIN | NOOS_EPOLLOUT | NOOS_EPOLLET, 0),
+	         0);
 	CHECK_EQ(ep_wait1(ep, 0, NULL), NOOS_EPOLLOUT); /* ready at ADD: once */
 	CHECK_EQ(ep_wait1(ep, 0, NULL), 0);
 	CHECK_EQ(noos_sendto(b, "1", 1, 0, SA(&at), sizeof(at)), 1);
@@ -288,7 +290,8 @@ static void test_oneshot(void)
 	send_str(c, "2");
 	CHECK(wait_for(s, NOOS_POLLIN));
 	CHECK_EQ(ep_wait1(ep, NOTHING_NS, NULL), 0);
-	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_ADD, s, NOOS_EPOLLIN, 0), -EEXIST); /* still registered */
+	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_ADD, s, NOOS_EPOLLIN, 0),
+	         -EEXIST); /* still registered */
 	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_MOD, s, NOOS_EPOLLIN | NOOS_EPOLLONESHOT, 0), 0);
 	CHECK_EQ(ep_wait1(ep, 0, NULL), NOOS_EPOLLIN); /* re-armed */
 	CHECK_EQ(ep_wait1(ep, 0, NULL), 0);
@@ -319,7 +322,8 @@ static void test_close_removes(void)
 	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_DEL, s, 0, 0), -EBADF);
 	int again = MUST(noos_socket(NOOS_AF_INET, NOOS_SOCK_STREAM, 0));
 	CHECK_EQ(again, s); /* the number is free again... */
-	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_MOD, again, NOOS_EPOLLIN, 0), -ENOENT); /* ...unregistered */
+	CHECK_EQ(ep_ctl(ep, NOOS_EPOLL_CTL_MOD, again, NOOS_EPOLLIN, 0),
+	         -ENOENT); /* ...unregistered */
 	MUST(noos_close(c));
 	CHECK_EQ(ep_wait1(ep, 0, NULL), 0); /* c left too */
 	MUST(noos_close(again));
@@ -481,7 +485,7 @@ static void test_close_while_blocked(void)
 	s = connected_pair(NOOS_AF_INET, l, &c);
 	int small = 8192;
 	MUST(noos_setsockopt(s, NOOS_SOL_SOCKET, NOOS_SO_SNDBUF, &small, sizeof(small)));
-	long r = close_under(s, 2, false).result; /* send, the peer reading nothing */
+	long r = close_under(s, 2, false).result;       /* send, the peer reading nothing */
 	CHECK(r == -EBADF || (r > 0 && r < (1 << 20))); /* what was queued before, or the error */
 	MUST(noos_close(c));
 	int ep = MUST(noos_epoll_create(0));

@@ -23,9 +23,8 @@ static int failures;
 #define SOON (10 * SEC)
 
 /* got == want, else a FAIL line naming the expression; evaluates to whether it held. */
-#define CHECK_EQ(got, want)                                                                        \
-	check_eq((long long)(got), (long long)(want), #got, __LINE__)
-#define CHECK(cond) check_true((cond), #cond, __LINE__)
+#define CHECK_EQ(got, want) check_eq((long long)(got), (long long)(want), #got, __LINE__)
+#define CHECK(cond)         check_true((cond), #cond, __LINE__)
 
 static inline bool check_eq(long long got, long long want, const char *what, int line)
 {

@@ -116,8 +116,8 @@ static int find_addrs(struct query *q, const char *node)
 	} else if (resolve_numeric(node, &ip)) {
 		add(q, &ip);
 	} else {
-		if (q->flags & NOOS_AI_NUMERICHOST)
-			return -ENOENT;
+		if ((q->flags & NOOS_AI_NUMERICHOST) || strchr(node, ':'))
+			return -ENOENT; /* not numeric, and no host name has a colon */
 		int err = dns_addrs(q, node);
 		if (err)
 			return err;

@@ -188,11 +188,11 @@ static bool parse_scope(const char *s, unsigned *zone)
 		*zone = (unsigned)v;
 		return true;
 	}
+	net_lock();
 	struct netif *nif = netif_find(s); /* "en1": lwIP's name and number */
-	if (!nif)
-		return false;
-	*zone = netif_get_index(nif);
-	return true;
+	*zone = nif ? netif_get_index(nif) : 0;
+	net_unlock();
+	return nif != NULL;
 }
 
 bool resolve_numeric(const char *s, ip_addr_t *ip)

@@ -658,6 +658,10 @@ static void test_getaddrinfo_local(void)
 	CHECK_EQ(((struct noos_sockaddr_in6 *)res->ai_addr)->sin6_scope_id, 1);
 	CHECK(res->ai_canonname && strcmp(res->ai_canonname, "fe80::1%1") == 0);
 	noos_freeaddrinfo(res);
+	CHECK_EQ(noos_getaddrinfo("fe80::2%lo0", "7", &hints, &res), 0); /* an interface name */
+	CHECK_EQ(((struct noos_sockaddr_in6 *)res->ai_addr)->sin6_scope_id, 1);
+	noos_freeaddrinfo(res);
+	CHECK_EQ(noos_getaddrinfo("fe80::2%xx9", "7", &hints, &res), -ENOENT);
 	/* No node: the any addresses to bind with AI_PASSIVE, else loopback; both families. */
 	hints = (struct noos_addrinfo){.ai_socktype = NOOS_SOCK_DGRAM, .ai_flags = NOOS_AI_PASSIVE};
 	CHECK_EQ(noos_getaddrinfo(NULL, "53", &hints, &res), 0);

@@ -69,5 +69,6 @@ void net_netif_report(void); /* driver and netif counters, one line per interfac
 
 /* config.c: addresses from the command line or DHCP, IPv6 link-local and SLAAC. */
 void net_config_netif(struct netif *nif, unsigned index);
+void net_config_print_v4(struct netif *nif, const char *how); /* "net: en1 ipv4 ..." */
 
 #endif

@@ -1,10 +1,17 @@
 /*
  * Error numbers, with Linux's values (include/uapi/asm-generic/errno-base.h
  * and errno.h): noos calls return them negated, so a Linux ABI layer can pass
- * them through unchanged. There is no errno variable: nothing in noos sets one.
+ * them through unchanged.
  */
 #ifndef NOOS_ERRNO_H
 #define NOOS_ERRNO_H
+
+/*
+ * errno, per thread, for the POSIX-style interfaces that use it (lwIP's
+ * sockets); noos's own calls return -errno instead and never set it.
+ */
+int *__errno_location(void) __attribute__((const));
+#define errno (*__errno_location())
 
 #define EPERM           1
 #define ENOENT          2

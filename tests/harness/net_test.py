@@ -42,6 +42,7 @@ import qemu  # noqa: E402
 PASS, FAIL, SKIP = 0, 1, 77
 GUEST_PORT = 7
 MIB = 1 << 20
+HOST = "127.0.0.1"  # where the guest's ports are reached (net_tap.py: the guest itself)
 
 
 class TestFailure(Exception):
@@ -123,7 +124,7 @@ class Guest:
 
 
 def connect(port, cmd):
-    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    s = socket.create_connection((HOST, port), timeout=60)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.sendall(cmd)
     return s
@@ -238,7 +239,7 @@ def test_generate(port, mib):
 
 
 def test_udp(port, count):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in HOST else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
     sizes = [1, 7, 64, 512, 1000, 1400, 1472] + [(i * 37) % 1472 + 1 for i in range(count)]
     lost = 0
@@ -246,7 +247,7 @@ def test_udp(port, count):
         msg = hashlib.sha256(str(i).encode()).digest() * (size // 32 + 1)
         msg = msg[:size]
         for _ in range(3):  # slirp and the guest may drop a datagram; that is UDP
-            s.sendto(msg, ("127.0.0.1", port))
+            s.sendto(msg, (HOST, port))
             try:
                 got, _ = s.recvfrom(4096)
             except socket.timeout:
@@ -301,6 +302,7 @@ def test_flap(port, guest, monitor, mib):
         monitor.command("set_link net0 on")
         guest.wait_for(r"link up", 20)
         resume.set()
+        guest.wait_for(r"ipv4 .* \(dhcp, renewed\)$", 30)  # the lease, asked for again
         got += recv_exact(s, size - len(got))
     finally:
         resume.set()
@@ -309,6 +311,7 @@ def test_flap(port, guest, monitor, mib):
     if got != data:
         raise TestFailure("flap: the echoed bytes differ")
     report("tcp echo across link down/up", 2 * size, time.monotonic() - start)
+    print("link flap: DHCP renewed the lease after the link came back", flush=True)
 
 
 def quit_guest(port):

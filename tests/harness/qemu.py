@@ -51,6 +51,7 @@ class Config:
     fwd: list = dataclasses.field(default_factory=list)  # ["[tcp:|udp:]HOSTPORT:GUESTPORT", ...]
     restrict: bool = False  # user network restrict=on: only forwarded ports (and no gateway in DHCP)
     tap: str = "noos0"
+    prefix: list = dataclasses.field(default_factory=list)  # run QEMU under this (ip netns exec NS)
     kvm: bool = False
     extra: list = dataclasses.field(default_factory=list)  # more QEMU arguments, verbatim
     cdrom: str = None  # boot this ISO (GRUB, multiboot2) when there is no kernel
@@ -149,7 +150,7 @@ def command(cfg):
     else:
         args += ["-semihosting-config", "enable=on,target=native"]
     args += boot_args(cfg)  # or, with none of kernel, cdrom, disk: from the extra arguments
-    return args + net_args(cfg) + list(cfg.extra)
+    return list(cfg.prefix) + args + net_args(cfg) + list(cfg.extra)
 
 
 # ---------------------------------------------------------------- exit status

@@ -1,0 +1,394 @@
+/*
+ * net: the network through lwIP on virtio-net, against QEMU's user network
+ * (slirp: DHCP gives 10.0.2.15, gateway 10.0.2.2) and a host-side client
+ * (tests/harness/net_test.py) reaching it through hostfwd on 127.0.0.1.
+ *
+ * mode=dhcp (default): bring the interfaces up, wait for a lease and print
+ *   it, ping the gateway; with ipv6=1 also wait for a SLAAC address.
+ *   expect_ip=, expect_gw= check the lease; interfaces=N the count.
+ * mode=serve: TCP on port 7 (one thread per connection) and UDP echo on
+ *   port 7, IPv4 and IPv6. A TCP connection's first byte says what it wants:
+ *     'E' echo until the client closes
+ *     'S' sink: read until the client closes, then answer the byte count
+ *         (8 bytes) and FNV-1a hash (4 bytes), little-endian
+ *     'G' generate: read a count (8 bytes) and seed (4 bytes), send that
+ *         many bytes of xorshift32 from the seed, close once the client has
+ *     'Q' quit: once the client closes, check that lwIP's pools, heap and
+ *         the driver's buffers are back where they were before serving, and
+ *         exit
+ *
+ * Prints "net: ok" and exits 0 when everything held; FAIL lines otherwise.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lwip/inet.h"
+#include "lwip/memp.h"
+#include "lwip/netif.h"
+#include "lwip/raw.h"
+#include "lwip/sockets.h"
+#include "lwip/stats.h"
+#include "lwip/tcpip.h"
+
+#include "../../net/net.h"
+#include "../../virtio/virtio.h"
+#include "noos.h"
+
+#define SEC        1000000000ull
+#define PORT       7
+#define PING_COUNT 3
+
+static int failures;
+
+static void fail(const char *what)
+{
+	printf("FAIL %s\n", what);
+	failures++;
+}
+
+static unsigned env_uint(const char *key, unsigned dflt)
+{
+	const char *v = noos_getenv(key);
+	return v ? (unsigned)strtoul(v, NULL, 0) : dflt;
+}
+
+/* ---- mode=dhcp ---- */
+
+static void print_lease(struct netif *nif)
+{
+	char ip[16], gw[16];
+	LOCK_TCPIP_CORE();
+	ip4addr_ntoa_r(netif_ip4_addr(nif), ip, sizeof(ip));
+	ip4addr_ntoa_r(netif_ip4_gw(nif), gw, sizeof(gw));
+	UNLOCK_TCPIP_CORE();
+	printf("net: lease %s gw %s\n", ip, gw);
+	const char *want_ip = noos_getenv("expect_ip"), *want_gw = noos_getenv("expect_gw");
+	if (want_ip && strcmp(want_ip, ip) != 0)
+		fail("unexpected address");
+	if (want_gw && strcmp(want_gw, gw) != 0)
+		fail("unexpected gateway");
+}
+
+static uint16_t icmp_sum(const uint8_t *p, size_t n)
+{
+	uint32_t s = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* One echo request (RFC 792) to addr through a raw socket; true when the reply came back. */
+static bool ping_once(int s, const struct sockaddr_in *to, uint16_t seq)
+{
+	uint8_t req[64] = {8, 0, 0, 0, 0x4e, 0x4f, (uint8_t)(seq >> 8), (uint8_t)seq};
+	for (size_t i = 8; i < sizeof(req); i++)
+		req[i] = (uint8_t)i;
+	uint16_t c = icmp_sum(req, sizeof(req));
+	req[2] = (uint8_t)(c >> 8), req[3] = (uint8_t)c;
+	if (lwip_sendto(s, req, sizeof(req), 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
+		return false;
+	uint8_t reply[256];
+	for (int tries = 0; tries < 4; tries++) {
+		int n = lwip_recv(s, reply, sizeof(reply), 0); /* the IP header comes too */
+		if (n < 0)
+			return false;
+		if (n < 20)
+			continue;
+		unsigned ihl = (reply[0] & 15u) * 4;
+		const uint8_t *icmp = reply + ihl;
+		if ((unsigned)n >= ihl + 8 && icmp[0] == 0 && icmp[6] == (uint8_t)(seq >> 8) &&
+		    icmp[7] == (uint8_t)seq && memcmp(icmp + 8, req + 8, (size_t)n - ihl - 8) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void ping(const char *gw)
+{
+	int s = lwip_socket(AF_INET, SOCK_RAW, IP_PROTO_ICMP);
+	if (s < 0) {
+		fail("no raw socket");
+		return;
+	}
+	struct timeval tv = {.tv_sec = 2};
+	lwip_setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	struct sockaddr_in to = {.sin_len = sizeof(to), .sin_family = AF_INET};
+	inet_aton(gw, &to.sin_addr);
+	int got = 0;
+	for (uint16_t i = 1; i <= PING_COUNT; i++)
+		got += ping_once(s, &to, i);
+	lwip_close(s);
+	printf("net: ping %s: %d/%d replies\n", gw, got, PING_COUNT);
+	if (got == 0)
+		fail("the gateway did not answer");
+}
+
+static bool has_slaac(struct netif *nif)
+{
+	bool found = false;
+	LOCK_TCPIP_CORE();
+	for (int i = 1; i < LWIP_IPV6_NUM_ADDRESSES; i++)
+		found |= ip6_addr_ispreferred(netif_ip6_addr_state(nif, i)) &&
+		         !ip6_addr_islinklocal(netif_ip6_addr(nif, i));
+	UNLOCK_TCPIP_CORE();
+	return found;
+}
+
+static void wait_ipv6(struct netif *nif)
+{
+	uint64_t end = noos_time_ns() + 20 * SEC;
+	while (!has_slaac(nif) && noos_time_ns() < end)
+		noos_sleep_ns(SEC / 10);
+	if (!has_slaac(nif))
+		fail("no SLAAC address");
+	else
+		printf("net: ipv6 ok\n");
+}
+
+static void mode_dhcp(void)
+{
+	struct netif *nif = net_netif_at(0);
+	print_lease(nif);
+	char gw[16];
+	LOCK_TCPIP_CORE();
+	ip4addr_ntoa_r(netif_ip4_gw(nif), gw, sizeof(gw));
+	UNLOCK_TCPIP_CORE();
+	ping(gw);
+	if (env_uint("ipv6", 0))
+		wait_ipv6(nif);
+}
+
+/* ---- mode=serve ---- */
+
+static bool read_full(int s, void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	while (n) {
+		int r = lwip_recv(s, p, n, 0);
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+static bool write_full(int s, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	while (n) {
+		int r = lwip_send(s, p, n, 0);
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+static void serve_echo(int s, uint8_t *buf, size_t size)
+{
+	int n;
+	while ((n = lwip_recv(s, buf, size, 0)) > 0)
+		if (!write_full(s, buf, (size_t)n))
+			break;
+}
+
+static void serve_sink(int s, uint8_t *buf, size_t size)
+{
+	uint64_t count = 0;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	int n;
+	while ((n = lwip_recv(s, buf, size, 0)) > 0) {
+		for (int i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 16777619u;
+		count += (uint64_t)n;
+	}
+	uint8_t out[12];
+	memcpy(out, &count, 8);
+	memcpy(out + 8, &h, 4);
+	write_full(s, out, sizeof(out));
+}
+
+static void serve_generate(int s, uint8_t *buf, size_t size)
+{
+	uint8_t req[12];
+	if (!read_full(s, req, sizeof(req)))
+		return;
+	uint64_t left;
+	uint32_t x;
+	memcpy(&left, req, 8);
+	memcpy(&x, req + 8, 4);
+	while (left) {
+		size_t chunk = left < size ? (size_t)left : size;
+		for (size_t i = 0; i < chunk; i++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			buf[i] = (uint8_t)x;
+		}
+		if (!write_full(s, buf, chunk))
+			return;
+		left -= chunk;
+	}
+	while (lwip_recv(s, buf, size, 0) > 0)
+		; /* the client closes first, so no TIME_WAIT stays here */
+}
+
+static volatile bool quit;
+
+static void *connection(void *arg)
+{
+	int s = (int)(intptr_t)arg;
+	size_t size = 16384;
+	uint8_t *buf = malloc(size);
+	uint8_t cmd = 0;
+	if (buf && read_full(s, &cmd, 1)) {
+		if (cmd == 'E')
+			serve_echo(s, buf, size);
+		else if (cmd == 'S')
+			serve_sink(s, buf, size);
+		else if (cmd == 'G')
+			serve_generate(s, buf, size);
+		else if (cmd == 'Q')
+			while (lwip_recv(s, buf, size, 0) > 0)
+				; /* the client closes first: no TIME_WAIT here */
+	}
+	free(buf);
+	lwip_close(s);
+	if (cmd == 'Q')
+		quit = true;
+	return NULL;
+}
+
+static void *udp_echo(void *arg)
+{
+	int s = (int)(intptr_t)arg;
+	static uint8_t buf[2048];
+	for (;;) {
+		struct sockaddr_in6 from;
+		socklen_t len = sizeof(from);
+		int n = lwip_recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+		if (n >= 0)
+			lwip_sendto(s, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
+	}
+	return NULL;
+}
+
+/* An IPv6 socket on :: serves IPv4 as well (lwIP's dual stack, as Linux without V6ONLY). */
+static int bound(int type)
+{
+	int s = lwip_socket(AF_INET6, type, 0);
+	struct sockaddr_in6 a = {
+	    .sin6_len = sizeof(a), .sin6_family = AF_INET6, .sin6_port = PP_HTONS(PORT)};
+	if (s < 0 || lwip_bind(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return -1;
+	return s;
+}
+
+/* What must return to where it was: lwIP's pools and heap, and the driver's buffers. */
+struct usage {
+	uint32_t pools[MEMP_MAX];
+	uint32_t heap;
+	unsigned held; /* receive buffers lwIP holds */
+};
+
+static void usage_now(struct usage *u)
+{
+	LOCK_TCPIP_CORE();
+	for (int i = 0; i < MEMP_MAX; i++)
+		u->pools[i] = lwip_stats.memp[i]->used;
+	u->heap = (uint32_t)lwip_stats.mem.used;
+	UNLOCK_TCPIP_CORE();
+	u->held = 0;
+	for (unsigned i = 0; i < vnet_count(); i++) {
+		unsigned posted, free_;
+		unsigned total = vnet_rx_buffers(vnet_at(i), &posted, &free_);
+		u->held += total - posted - free_;
+	}
+}
+
+static bool usage_same(const struct usage *a, const struct usage *b, bool report)
+{
+	bool same = a->heap == b->heap && a->held == b->held;
+	if (report && !same)
+		printf("net: heap %u bytes (baseline %u), buffers held %u (baseline %u)\n", a->heap,
+		       b->heap, a->held, b->held);
+	for (int i = 0; i < MEMP_MAX; i++) {
+		/* MLD groups follow the addresses (SLAAC may add one at any time), not traffic. */
+		if (a->pools[i] == b->pools[i] || i == MEMP_MLD6_GROUP)
+			continue;
+		same = false;
+		if (report)
+			printf("net: pool %s: %u used (baseline %u)\n", lwip_stats.memp[i]->name,
+			       (unsigned)a->pools[i], (unsigned)b->pools[i]);
+	}
+	return same;
+}
+
+static void check_baseline(const struct usage *base)
+{
+	struct usage now;
+	uint64_t end = noos_time_ns() + 10 * SEC; /* closing connections finish on timers */
+	do {
+		noos_sleep_ns(SEC / 20);
+		usage_now(&now);
+	} while (!usage_same(&now, base, false) && noos_time_ns() < end);
+	if (usage_same(&now, base, true))
+		printf("net: pools at baseline\n");
+	else
+		fail("lwIP's pools or the driver's buffers did not return to their baseline");
+}
+
+static void mode_serve(void)
+{
+	int ls = bound(SOCK_STREAM), us = bound(SOCK_DGRAM);
+	if (ls < 0 || us < 0 || lwip_listen(ls, 8) < 0) {
+		fail("cannot listen");
+		return;
+	}
+	struct noos_thread_opts o = {.name = "udp-echo", .flags = NOOS_THREAD_DETACHED};
+	noos_thread_create(NULL, udp_echo, (void *)(intptr_t)us, &o);
+	struct timeval tv = {.tv_usec = 200000}; /* accept returns now and then to see quit */
+	lwip_setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	struct usage base;
+	usage_now(&base);
+	printf("net: serving tcp %d udp %d\n", PORT, PORT);
+	while (!quit) {
+		int s = lwip_accept(ls, NULL, NULL);
+		if (s < 0)
+			continue;
+		struct noos_thread_opts c = {.name = "conn", .flags = NOOS_THREAD_DETACHED};
+		if (noos_thread_create(NULL, connection, (void *)(intptr_t)s, &c) != 0)
+			lwip_close(s);
+	}
+	net_netif_report();
+	check_baseline(&base);
+}
+
+int main(void)
+{
+	int n = noos_net_start();
+	printf("net: %d interface(s)\n", n);
+	if (n < 1 || (noos_getenv("interfaces") && (unsigned)n != env_uint("interfaces", 0))) {
+		fail("interfaces");
+		return 1;
+	}
+	if (noos_net_wait(30 * SEC) != 0) {
+		fail("no IPv4 address within 30 s");
+		net_netif_report();
+		return 1;
+	}
+	const char *mode = noos_getenv("mode");
+	if (mode && strcmp(mode, "serve") == 0)
+		mode_serve();
+	else
+		mode_dhcp();
+	if (!failures)
+		printf("net: ok\n");
+	return failures ? 1 : 0;
+}

@@ -117,10 +117,39 @@ def bootable_for(elf, arch):
     return elf[:-len(".elf")] + ".img" if elf.endswith(".elf") else elf
 
 
+def image_kind(path):
+    """kernel (an ELF or an arm64 Image: -kernel), cdrom (an ISO 9660 image,
+    "CD001" at 0x8001) or disk (a GPT disk, "EFI PART" at LBA 1)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(0x8010)
+    except OSError:
+        return "kernel"
+    if head[512:520] == b"EFI PART":
+        return "disk"
+    if head[0x8001:0x8006] == b"CD001":
+        return "cdrom"
+    return "kernel"
+
+
+def elf_beside(path):
+    """NAME.elf beside NAME.iso or NAME-uefi.img (for symbolized backtraces), or None."""
+    base = path[:-len("-uefi.img")] if path.endswith("-uefi.img") else os.path.splitext(path)[0]
+    return base + ".elf" if os.path.isfile(base + ".elf") else None
+
+
+BOOT_FILES = {"iso": ("cdrom", ".iso"), "uefi": ("disk", "-uefi.img")}
+
+
 def resolve(args):
-    """Returns (arch, elf, bootable) for `run`'s NAME|ELF argument."""
+    """Returns (arch, elf, bootable, kind) for `run`'s NAME|PATH argument; kind is
+    kernel (-kernel), cdrom (a GRUB ISO) or disk (a UEFI disk image)."""
     image = args.image
-    if "/" in image or image.endswith((".elf", ".img")) or os.path.isfile(image):
+    if "/" in image or image.endswith((".elf", ".img", ".iso")) or os.path.isfile(image):
+        if args.boot != "kernel":
+            fail("--boot is for an image NAME; a path is booted as what it is", 2)
+        if os.path.isfile(image) and image_kind(image) != "kernel":
+            return "x86_64", elf_beside(image), image, image_kind(image)
         elf = image[:-len(".img")] + ".elf" if image.endswith(".img") else image
         if not os.path.isfile(elf):
             fail(f"{image}: no such file", 2)
@@ -130,27 +159,32 @@ def resolve(args):
         boot = image if image.endswith(".img") else bootable_for(elf, arch)
         if not os.path.isfile(boot):
             fail(f"{boot} (what QEMU's -kernel takes on {arch}) does not exist", 2)
-        return arch, elf, boot
-    arch = args.arch or arch_for_machine(args.machine)
+        return arch, elf, boot, "kernel"
+    arch = args.arch or ("x86_64" if args.boot != "kernel" else arch_for_machine(args.machine))
     if build([arch], verbose=False):
         sys.exit(1)
     elf, boot = find_image(image, arch)
     if elf is None:
         fail(f"no image named {image!r} in {rel(build_dir(arch))} (images/ or tests/)", 2)
-    return arch, elf, boot
+    if args.boot == "kernel":
+        return arch, elf, boot, "kernel"
+    kind, suffix = BOOT_FILES[args.boot]
+    boot = elf[:-len(".elf")] + suffix
+    if arch != "x86_64" or not os.path.isfile(boot):
+        fail(f"--boot {args.boot}: there is no {os.path.basename(boot)} "
+             "(x86_64 images only; UEFI disks need grub-efi-amd64-bin)", 2)
+    return arch, elf, boot, kind
 
 
-def not_yet_net(net):
-    if net != "none":
-        fail(f"--net {net} is not available yet: noos has no virtio-net driver "
-             "(it comes with networking)", 2)
-
-
-def run_image(arch, elf, boot, args):
-    cfg = qemu.Config(arch=arch, kernel=boot, elf=elf, machine=args.machine, smp=args.smp,
-                      mem=args.mem, append=args.append, net=args.net,
-                      transport=args.transport,
-                      fwd=args.fwd, kvm=args.kvm, extra=args.qemu_arg)
+def run_image(arch, elf, boot, kind, args):
+    if kind != "kernel" and args.append:
+        fail("--append: an ISO's or a UEFI disk's command line is in the GRUB configuration "
+             "it was built with (images/mkiso.py, mkefi.py); boot the ELF to give one", 2)
+    cfg = qemu.Config(arch=arch, kernel=boot if kind == "kernel" else None, elf=elf,
+                      machine=args.machine, smp=args.smp, mem=args.mem, append=args.append,
+                      net=args.net, transport=args.transport, fwd=args.fwd, kvm=args.kvm,
+                      extra=args.qemu_arg, cdrom=boot if kind == "cdrom" else None,
+                      disk=boot if kind == "disk" else None, uefi=kind == "disk")
     if args.cpu:
         cfg.cpu = args.cpu
     try:
@@ -210,9 +244,8 @@ def restore_tty(saved):
 
 
 def cmd_run(args):
-    not_yet_net(args.net)
-    arch, elf, boot = resolve(args)
-    sys.exit(run_image(arch, elf, boot, args))
+    arch, elf, boot, kind = resolve(args)
+    sys.exit(run_image(arch, elf, boot, kind, args))
 
 
 # ---------------------------------------------------------------- test
@@ -271,20 +304,68 @@ def cmd_test(args):
 
 # ---------------------------------------------------------------- demo, bench
 
+DEMO_PORT = 8080
+
+
+def port_free(port):
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+class DemoBanner:
+    """Passes the guest's output through and, once httpd says it listens,
+    prints where to point a browser and how to stop."""
+
+    def __init__(self, port):
+        self.port = port
+        self.seen = ""
+        self.told = False
+
+    def __call__(self, text):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        if not self.told:
+            self.seen = (self.seen + text)[-4096:]
+            if "httpd: listening" in self.seen and self.seen.rstrip(" ").endswith("\n"):
+                self.told = True
+                note(f"the demo is up: open http://127.0.0.1:{self.port}/ "
+                     f"(live counters: http://127.0.0.1:{self.port}/stats)")
+                note("press Ctrl-C to stop it")
+
+
 def cmd_demo(args):
-    arch = args.arch or host_arch()
+    """httpd on x86_64 q35 (by default) with 127.0.0.1:PORT forwarded to its port 80."""
+    arch = args.arch or "x86_64"
     if build([arch], verbose=False):
         sys.exit(1)
     elf, boot = find_image("httpd", arch)
     if elf is None:
-        note("the demo web server (images/httpd) does not exist yet: networking comes later.")
-        note("Booting the hello image instead, to show that noos boots:")
-        elf, boot = find_image("hello", arch)
-        if elf is None:
-            fail("no hello image either: the build is broken")
-        status = boot_and_report(qemu.Config(arch=arch, kernel=boot, elf=elf), timeout=60)
-        fail(f"hello exited with status {status}; that was not the demo (no httpd yet)")
-    fail("images/httpd exists but `./noos demo` does not drive it yet")
+        fail(f"no httpd image in {rel(build_dir(arch))}: the build is broken")
+    if not port_free(args.port):
+        fail(f"127.0.0.1:{args.port} is in use (another demo?): --port picks another", 2)
+    cfg = qemu.Config(arch=arch, kernel=boot, elf=elf, smp=args.smp, net="user",
+                      fwd=[f"{args.port}:80"])
+    note(f"booting the httpd image ({arch}, {qemu.ARCHES[arch][1]}, {args.smp} vCPUs) with "
+         f"127.0.0.1:{args.port} forwarded to its port 80")
+    saved = save_tty()
+    try:
+        outcome = qemu.run(cfg, echo=DemoBanner(args.port), stdin=None, own_group=False,
+                           echo_err=qemu.stderr_write)
+    except SystemExit as e:  # Ctrl-C (or a SIGTERM): QEMU has been stopped
+        if e.code in (128 + 2, 128 + 15):
+            note("stopped")
+            sys.exit(0)
+        raise
+    except FileNotFoundError as e:
+        fail(str(e), 127)
+    finally:
+        restore_tty(saved)
+    fail(f"httpd stopped by itself: {outcome.describe()}")
 
 
 def cmd_bench(args):
@@ -314,7 +395,11 @@ def parser():
     b.set_defaults(func=cmd_build)
 
     r = sub.add_parser("run", help="boot an image under QEMU; exit with the guest's status")
-    r.add_argument("image", metavar="NAME|ELF", help="an image name (hello) or a path to its ELF")
+    r.add_argument("image", metavar="NAME|PATH",
+                   help="an image name (hello), or a path: its ELF, arm64 Image, ISO or UEFI disk")
+    r.add_argument("--boot", choices=("kernel", "iso", "uefi"), default="kernel",
+                   help="for a NAME: QEMU -kernel (default), NAME.iso (GRUB, BIOS) or "
+                        "NAME-uefi.img (GRUB, UEFI firmware); x86_64")
     r.add_argument("--arch", choices=CROSS)
     r.add_argument("--machine", help="q35, pc, microvm (x86_64); virt (aarch64)")
     r.add_argument("--smp", type=int, default=1)
@@ -337,7 +422,9 @@ def parser():
     t.set_defaults(func=cmd_test)
 
     d = sub.add_parser("demo", help="boot the httpd image with 127.0.0.1:8080 forwarded to it")
-    d.add_argument("--arch", choices=CROSS)
+    d.add_argument("--arch", choices=CROSS, help="default x86_64 (q35); aarch64 runs on virt")
+    d.add_argument("--port", type=int, default=DEMO_PORT, help="the host port (127.0.0.1 only)")
+    d.add_argument("--smp", type=int, default=2, help="vCPUs (httpd runs a worker on each)")
     d.set_defaults(func=cmd_demo)
 
     e = sub.add_parser("bench", help="noos against a Linux guest and the floor (boot, size, memory)")

@@ -182,7 +182,7 @@ class Outcome:
 
 def first_error(stderr):
     for line in stderr.splitlines():
-        if line.startswith("qemu-system-") and "warning:" not in line:
+        if line.startswith(("qemu-system-", "qemu:")) and "warning:" not in line:
             return line
     return ""
 

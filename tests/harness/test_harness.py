@@ -98,6 +98,8 @@ class Status(unittest.TestCase):
         self.assertEqual(qemu.map_status("aarch64", 1, err), (None, True))
         warn = "qemu-system-x86_64: warning: host doesn't support requested feature\n"
         self.assertEqual(qemu.map_status("x86_64", 1, warn), (0, False))
+        # The x86 -kernel loader says "qemu: ..." and exits 1, which would read as status 0.
+        self.assertEqual(qemu.map_status("x86_64", 1, "qemu: invalid kernel header\n"), (None, True))
 
 
 class Captured(unittest.TestCase):
@@ -315,8 +317,9 @@ class Script(unittest.TestCase):
         return subprocess.run([sys.executable, os.path.join(qemu.ROOT, "tests/harness/cli.py")]
                               + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def test_not_yet(self):
-        for args, words in ((["run", __file__, "--arch", "x86_64", "--net", "user"], "not available yet"),):
+    def test_refusals(self):
+        for args, words in ((["run", __file__, "--arch", "x86_64", "--fwd", "8080:80"], "--fwd needs --net user"),
+                            (["run", __file__, "--arch", "x86_64", "--boot", "iso"], "--boot is for"),):
             with self.subTest(args=args):
                 p = self.noos(*args)
                 self.assertNotEqual(p.returncode, 0)

@@ -6,7 +6,10 @@
  *   ip=ADDR[/PREFIX]   address and prefix length (default /24); ip=dhcp is
  *                      the default, ip=off leaves IPv4 unconfigured
  *   gw=ADDR            default gateway
- *   dns=ADDR[,ADDR]    DNS servers, IPv4 or IPv6 (also with DHCP: they win)
+ *   dns=ADDR[,ADDR]    DNS servers, IPv4 or IPv6; ADDR:PORT or [ADDR]:PORT
+ *                      asks on that port instead of 53 (all servers share
+ *                      it: lwIP has one), as a test's own server may need.
+ *                      With DHCP, the lease's servers replace these.
  * A value that does not parse is reported and ignored (DHCP then).
  * Other interfaces always use DHCP.
  *
@@ -82,7 +85,33 @@ static void bad(const char *key, const char *value)
 	printf("net: %s=%s is not understood, ignored\n", key, value);
 }
 
-/* dns=ADDR[,ADDR]: up to DNS_MAX_SERVERS, IPv4 or IPv6. */
+unsigned short net_dns_port = 53; /* lwIP's DNS_SERVER_PORT (lwipopts.h) */
+
+/* "ADDR", "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6); false when it does not parse. */
+static bool parse_server(char *s, ip_addr_t *a, unsigned *port)
+{
+	char *end = NULL, *colon = strrchr(s, ':');
+	if (*s == '[') {
+		char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return false;
+		*close = '\0';
+		colon = close + 1;
+		s++;
+	} else if (!colon || strchr(s, ':') != colon) {
+		colon = NULL; /* no port, or a bare IPv6 address */
+	}
+	if (colon) {
+		*colon = '\0';
+		unsigned long p = strtoul(colon + 1, &end, 10);
+		if (end == colon + 1 || *end || p == 0 || p > 65535)
+			return false;
+		*port = (unsigned)p;
+	}
+	return ipaddr_aton(s, a);
+}
+
+/* dns=SERVER[,SERVER]: up to DNS_MAX_SERVERS. */
 static void config_dns(void)
 {
 	const char *v = noos_getenv("dns");
@@ -99,11 +128,16 @@ static void config_dns(void)
 		comma = strchr(s, ',');
 		if (comma)
 			*comma++ = '\0';
+		char item[64];
+		strlcpy(item, s, sizeof(item));
 		ip_addr_t a;
-		if (ipaddr_aton(s, &a))
+		unsigned port = net_dns_port;
+		if (parse_server(s, &a, &port)) {
 			dns_setserver(n++, &a);
-		else
-			bad("dns", s);
+			net_dns_port = (unsigned short)port;
+		} else {
+			bad("dns", item);
+		}
 	}
 }
 

@@ -135,26 +135,31 @@ void sys_mark_tcpip_thread(void);
 #define LWIP_CHECKSUM_CTRL_PER_NETIF   1
 
 /* ---- IPv4, IPv6 ---- */
-#define LWIP_IPV4                      1
-#define LWIP_IPV6                      1
-#define IP_REASSEMBLY                  1
-#define IP_FRAG                        1
-#define IP_REASS_MAX_PBUFS             32
-#define LWIP_ICMP                      1
-#define LWIP_RAW                       1
-#define LWIP_IGMP                      1
-#define LWIP_DHCP                      1
-#define DHCP_DOES_ARP_CHECK            0 /* the probe costs seconds at every boot */
-#define LWIP_DHCP_MAX_DNS_SERVERS      2
-#define LWIP_AUTOIP                    0
-#define LWIP_IPV6_AUTOCONFIG           1 /* SLAAC */
-#define LWIP_IPV6_MLD                  1
-#define LWIP_IPV6_REASS                1
-#define LWIP_IPV6_FRAG                 1
-#define IPV6_FRAG_COPYHEADER           1 /* 64-bit pointers do not fit the fragment header lwIP reuses */
-#define LWIP_IPV6_NUM_ADDRESSES        3
-#define LWIP_IPV6_SEND_ROUTER_SOLICIT  1
-#define LWIP_ND6_RDNSS_MAX_DNS_SERVERS 1
+#define LWIP_IPV4                     1
+#define LWIP_IPV6                     1
+#define IP_REASSEMBLY                 1
+#define IP_FRAG                       1
+#define IP_REASS_MAX_PBUFS            32
+#define LWIP_ICMP                     1
+#define LWIP_RAW                      1
+#define LWIP_IGMP                     1
+#define LWIP_DHCP                     1
+#define DHCP_DOES_ARP_CHECK           0 /* the probe costs seconds at every boot */
+#define LWIP_DHCP_MAX_DNS_SERVERS     2
+#define LWIP_AUTOIP                   0
+#define LWIP_IPV6_AUTOCONFIG          1 /* SLAAC */
+#define LWIP_IPV6_MLD                 1
+#define LWIP_IPV6_REASS               1
+#define LWIP_IPV6_FRAG                1
+#define IPV6_FRAG_COPYHEADER          1 /* 64-bit pointers do not fit the fragment header lwIP reuses */
+#define LWIP_IPV6_NUM_ADDRESSES       3
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT 1
+/*
+ * No DNS servers from router advertisements (RFC 8106): they would take the
+ * slots of the ones DHCP or dns= set, and QEMU's user network advertises
+ * one that forwards to the host's own resolver. DNS comes from DHCPv4 or dns=.
+ */
+#define LWIP_ND6_RDNSS_MAX_DNS_SERVERS 0
 #define LWIP_IPV6_DHCP6                0
 #define LWIP_IPV6_SCOPES               1
 
@@ -177,10 +182,15 @@ void sys_mark_tcpip_thread(void);
 #define TCP_CALCULATE_EFF_SEND_MSS         1
 
 /* ---- DNS ---- */
-#define LWIP_DNS                      1
-#define DNS_MAX_SERVERS               2
-#define DNS_TABLE_SIZE                8
-#define DNS_MAX_NAME_LENGTH           256
+#define LWIP_DNS            1
+#define DNS_MAX_SERVERS     2
+#define DNS_TABLE_SIZE      8
+#define DNS_MAX_NAME_LENGTH 256
+#ifndef NOOS_NET_HOST
+/* 53, or the port of dns=ADDR:PORT (net/config.c), so a test can answer on the host. */
+extern unsigned short net_dns_port;
+#define DNS_SERVER_PORT net_dns_port
+#endif
 #define LWIP_DNS_SUPPORT_MDNS_QUERIES 0
 
 /* ---- checksums: generated and checked in software unless a netif says otherwise ---- */

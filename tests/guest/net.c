@@ -13,6 +13,9 @@
  *         (8 bytes) and FNV-1a hash (4 bytes), little-endian
  *     'G' generate: read a count (8 bytes) and seed (4 bytes), send that
  *         many bytes of xorshift32 from the seed, close once the client has
+ *     'D' resolve: read a name (up to a newline), look it up with
+ *         noos_getaddrinfo (A and AAAA, through lwIP's resolver and the
+ *         servers of dns=), answer "A addr" / "AAAA addr" lines or "ERR -e"
  *     'Q' quit: once the client closes, check that lwIP's pools, heap and
  *         the driver's buffers are back where they were before serving, and
  *         exit
@@ -239,6 +242,35 @@ static void serve_generate(int s, uint8_t *buf, size_t size)
 		; /* the client closes first, so no TIME_WAIT stays here */
 }
 
+static void serve_resolve(int s, uint8_t *buf, size_t size)
+{
+	size_t n = 0;
+	while (n + 1 < size && lwip_recv(s, buf + n, 1, 0) == 1 && buf[n] != '\n')
+		n++;
+	buf[n] = '\0';
+	struct noos_addrinfo hints = {.ai_family = NOOS_AF_UNSPEC, .ai_socktype = NOOS_SOCK_STREAM};
+	struct noos_addrinfo *res = NULL;
+	char out[512];
+	size_t len = 0;
+	int err = noos_getaddrinfo((const char *)buf, NULL, &hints, &res);
+	if (err)
+		len = (size_t)snprintf(out, sizeof(out), "ERR %d\n", err);
+	for (struct noos_addrinfo *ai = res; ai && len < sizeof(out) - 64; ai = ai->ai_next) {
+		char a[NOOS_INET6_ADDRSTRLEN];
+		bool v6 = ai->ai_family == NOOS_AF_INET6;
+		const void *src =
+		    v6 ? (const void *)&((struct noos_sockaddr_in6 *)ai->ai_addr)->sin6_addr
+		       : (const void *)&((struct noos_sockaddr_in *)ai->ai_addr)->sin_addr;
+		noos_inet_ntop(ai->ai_family, src, a, sizeof(a));
+		len +=
+		    (size_t)snprintf(out + len, sizeof(out) - len, "%s %s\n", v6 ? "AAAA" : "A", a);
+	}
+	noos_freeaddrinfo(res);
+	write_full(s, out, len);
+	while (lwip_recv(s, buf, size, 0) > 0)
+		; /* the client closes first */
+}
+
 static volatile bool quit;
 
 static void *connection(void *arg)
@@ -254,6 +286,8 @@ static void *connection(void *arg)
 			serve_sink(s, buf, size);
 		else if (cmd == 'G')
 			serve_generate(s, buf, size);
+		else if (cmd == 'D')
+			serve_resolve(s, buf, size);
 		else if (cmd == 'Q')
 			while (lwip_recv(s, buf, size, 0) > 0)
 				; /* the client closes first: no TIME_WAIT here */
@@ -367,6 +401,14 @@ static void mode_serve(void)
 			lwip_close(s);
 	}
 	net_netif_report();
+	struct noos_net_stats st;
+	noos_net_stats(&st);
+	printf("net: lwIP dropped link %llu ip %llu ip6 %llu icmp %llu udp %llu tcp %llu; "
+	       "allocations refused %llu\n",
+	       (unsigned long long)st.link_drops, (unsigned long long)st.ip_drops,
+	       (unsigned long long)st.ip6_drops, (unsigned long long)st.icmp_drops,
+	       (unsigned long long)st.udp_drops, (unsigned long long)st.tcp_drops,
+	       (unsigned long long)st.mem_errors);
 	check_baseline(&base);
 }
 

@@ -7,7 +7,7 @@ namespace's own Linux TCP/IP stack as the client:
 
   ping      ICMP echo from Linux to the guest
   tcp       echo, both directions of bulk transfer, several connections
-  udp       datagrams through the UDP echo
+  udp       datagrams through the UDP echo, then a flood of them
   ipv6      a router advertisement for fd77::/64 (SLAAC), then TCP echo to
             the guest's SLAAC address and to its link-local one
 and the guest checks on its way out that lwIP's pools and the driver's
@@ -184,6 +184,7 @@ def clients(args, ns, guest, errors):
         net_test.test_generate(port, args.echo)
         net_test.test_parallel(port, 4, max(args.echo / 2, 0.5))
         net_test.test_udp(port, 64)
+        net_test.test_flood(port, port, 20000)
         test_ipv6(guest, max(args.echo / 2, 0.5))
         net_test.quit_guest(port)
     except (net_test.TestFailure, OSError, subprocess.CalledProcessError) as e:

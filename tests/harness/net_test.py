@@ -8,6 +8,13 @@ network with its TCP and UDP port 7 forwarded from 127.0.0.1, and talk to it:
   parallel  K concurrent echo connections of N MiB each
   udp       datagrams of many sizes through the UDP echo, verified
   flap      a transfer while the link goes down and up (QEMU monitor set_link)
+  flood     N datagrams sent as fast as the host can at the UDP echo, far
+            more than a TCG guest takes in: the surplus is dropped (and
+            counted), and the guest still echoes afterwards
+  dns       names resolved by the guest (A and AAAA) against a DNS server this
+            script runs on 127.0.0.1, which the guest reaches as 10.0.2.2
+            (--dns: the guest is then configured statically, ip= gw= dns=,
+            so it never asks QEMU's own resolver, which would go outside)
 
 then ask the guest to quit ('Q'): it checks that lwIP's pools and the
 driver's buffers returned to their baseline, and exits 0 with "net: ok".
@@ -66,6 +73,8 @@ def parse(argv):
     p.add_argument("--parallel", type=int, default=0, metavar="K")
     p.add_argument("--udp", type=int, default=64, metavar="N")
     p.add_argument("--flap", action="store_true")
+    p.add_argument("--flood", type=int, default=20000, metavar="N")
+    p.add_argument("--dns", action="store_true")
     p.add_argument("--timeout", type=float, default=240)
     return p.parse_args(argv)
 
@@ -238,6 +247,23 @@ def test_generate(port, mib):
     report("tcp guest->host", n, seconds)
 
 
+def test_flood(udp_port, tcp_port, count):
+    s = socket.socket(socket.AF_INET6 if ":" in HOST else socket.AF_INET, socket.SOCK_DGRAM)
+    payload = bytes(1400)
+    start = time.monotonic()
+    for _ in range(count):
+        try:
+            s.sendto(payload, (HOST, udp_port))
+        except OSError:  # the host's own buffers full: that is a flood too
+            pass
+    s.close()
+    print(f"udp flood: {count} datagrams in {time.monotonic() - start:.2f} s", flush=True)
+    errors = []
+    echo_once(tcp_port, MIB // 2, errors, "tcp echo after the flood")
+    if errors:
+        raise TestFailure("; ".join(errors))
+
+
 def test_udp(port, count):
     s = socket.socket(socket.AF_INET6 if ":" in HOST else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
@@ -314,14 +340,92 @@ def test_flap(port, guest, monitor, mib):
     print("link flap: DHCP renewed the lease after the link came back", flush=True)
 
 
+class DnsServer:
+    """A DNS server (RFC 1035 §4) on 127.0.0.1 that knows three names."""
+
+    RECORDS = {"both.noos.test": {1: ["192.0.2.7"], 28: ["2001:db8::7"]},
+               "v4.noos.test": {1: ["192.0.2.4"]},
+               "v6.noos.test": {28: ["2001:db8::6"]}}
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.queries = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @staticmethod
+    def _name(msg, off):
+        labels = []
+        while msg[off]:
+            labels.append(msg[off + 1:off + 1 + msg[off]].decode("ascii", "replace"))
+            off += 1 + msg[off]
+        return ".".join(labels).lower(), off + 1
+
+    def answer(self, msg):
+        ident, flags, qd = struct.unpack("!HHH", msg[:6])
+        name, end = self._name(msg, 12)
+        qtype, qclass = struct.unpack("!HH", msg[end:end + 4])
+        self.queries.append((name, qtype))
+        question = msg[12:end + 4]
+        records = self.RECORDS.get(name)
+        rcode = 0 if records is not None else 3  # NXDOMAIN
+        answers = b""
+        for addr in (records or {}).get(qtype, []):
+            rdata = socket.inet_pton(socket.AF_INET if qtype == 1 else socket.AF_INET6, addr)
+            answers += struct.pack("!HHHIH", 0xC00C, qtype, 1, 60, len(rdata)) + rdata
+        count = len((records or {}).get(qtype, []))
+        head = struct.pack("!HHHHHH", ident, 0x8180 | rcode, 1, count, 0, 0)
+        return head + question + answers
+
+    def _serve(self):
+        while True:
+            try:
+                msg, peer = self.sock.recvfrom(2048)
+                self.sock.sendto(self.answer(msg), peer)
+            except (OSError, ValueError, IndexError, struct.error):
+                continue
+
+
+def resolve(port, name):
+    s = connect(port, b"D" + name.encode() + b"\n")
+    s.shutdown(socket.SHUT_WR)
+    out = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    return sorted(out.decode().split("\n")[:-1])
+
+
+def test_dns(port, server):
+    cases = [("both.noos.test", ["A 192.0.2.7", "AAAA 2001:db8::7"]),
+             ("v4.noos.test", ["A 192.0.2.4"]),
+             ("v6.noos.test", ["AAAA 2001:db8::6"]),
+             ("missing.noos.test", ["ERR -2"])]
+    for name, want in cases:
+        got = resolve(port, name)
+        if got != sorted(want):
+            raise TestFailure(f"dns: {name} resolved to {got}, expected {want}")
+    kinds = {q for q in server.queries}
+    if ("both.noos.test", 1) not in kinds or ("both.noos.test", 28) not in kinds:
+        raise TestFailure(f"dns: the server saw {sorted(kinds)}, not an A and an AAAA query")
+    print(f"dns: A and AAAA answered by the host's server ({len(server.queries)} queries)",
+          flush=True)
+
+
 def quit_guest(port):
     s = connect(port, b"Q")
     s.close()
 
 
-def run_tests(args, guest, ports, monitor):
+def run_tests(args, guest, ports, monitor, dns):
     tcp, udp = ports
     guest.wait_for(r"^net: serving", 60)
+    if dns:
+        test_dns(tcp, dns)
     if args.echo:
         test_echo(tcp, args.echo)
     if args.sink:
@@ -332,6 +436,8 @@ def run_tests(args, guest, ports, monitor):
         test_parallel(tcp, args.parallel, max(args.echo / 2, 0.5))
     if args.udp:
         test_udp(udp, args.udp)
+    if args.flood:
+        test_flood(udp, tcp, args.flood)
     if args.flap:
         test_flap(tcp, guest, monitor, max(args.echo, 1))
     quit_guest(tcp)
@@ -343,12 +449,16 @@ def main(argv):
         print(f"SKIP: {qemu.ARCHES[args.arch][0]} is not installed")
         return SKIP
     tcp, udp = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
+    dns = DnsServer() if args.dns else None
+    append = "mode=serve " + args.append
+    if dns:  # static, so that QEMU's DHCP never names its own resolver
+        append += f" ip=10.0.2.15/24 gw=10.0.2.2 dns=10.0.2.2:{dns.port}"
     tmp = tempfile.mkdtemp(prefix="noos-net-")
     mon_path = os.path.join(tmp, "monitor")
     extra = list(args.qemu_arg) + ["-monitor", f"unix:{mon_path},server=on,wait=off"]
     cfg = qemu.Config(arch=args.arch, kernel=args.kernel, elf=args.elf or args.kernel,
                       machine=args.machine, smp=args.smp, mem=args.mem,
-                      append=("mode=serve " + args.append).strip(), net="user",
+                      append=append.strip(), net="user",
                       transport=args.transport, fwd=[f"{tcp}:{GUEST_PORT}", f"udp:{udp}:{GUEST_PORT}"],
                       extra=extra)
     try:
@@ -360,7 +470,7 @@ def main(argv):
     guest.start()
     reasons = []
     try:
-        run_tests(args, guest, (tcp, udp), Monitor(mon_path))
+        run_tests(args, guest, (tcp, udp), Monitor(mon_path), dns)
     except (TestFailure, OSError) as e:
         reasons.append(str(e))
     outcome = guest.finish(60)

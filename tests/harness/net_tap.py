@@ -70,6 +70,7 @@ def parse(argv):
     p.add_argument("--smp", type=int, default=1)
     p.add_argument("--qemu-arg", action="append", default=[], metavar="ARG")
     p.add_argument("--echo", type=float, default=4, metavar="MIB")
+    p.add_argument("--bench", type=float, default=0, metavar="MIB")
     p.add_argument("--lossy", action="store_true")
     p.add_argument("--lossy-mib", type=float, default=2, metavar="MIB")
     p.add_argument("--timeout", type=float, default=280)
@@ -179,6 +180,8 @@ def clients(args, ns, guest, errors):
         port = net_test.GUEST_PORT
         guest.wait_for(r"^net: serving", 60)
         test_ping()
+        if args.bench:
+            net_test.test_bench(port, args.bench)
         net_test.test_echo(port, args.echo)
         net_test.test_sink(port, args.echo)
         net_test.test_generate(port, args.echo)

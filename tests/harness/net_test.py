@@ -8,6 +8,8 @@ network with its TCP and UDP port 7 forwarded from 127.0.0.1, and talk to it:
   parallel  K concurrent echo connections of N MiB each
   udp       datagrams of many sizes through the UDP echo, verified
   flap      a transfer while the link goes down and up (QEMU monitor set_link)
+  bench     (--bench MIB) raw throughput both ways, nothing computed per
+            byte on either side: the numbers for the performance table
   flood     N datagrams sent as fast as the host can at the UDP echo, far
             more than a TCG guest takes in: the surplus is dropped (and
             counted), and the guest still echoes afterwards
@@ -74,6 +76,7 @@ def parse(argv):
     p.add_argument("--udp", type=int, default=64, metavar="N")
     p.add_argument("--flap", action="store_true")
     p.add_argument("--flood", type=int, default=20000, metavar="N")
+    p.add_argument("--bench", type=float, default=0, metavar="MIB")
     p.add_argument("--dns", action="store_true")
     p.add_argument("--timeout", type=float, default=240)
     return p.parse_args(argv)
@@ -245,6 +248,36 @@ def test_generate(port, mib):
     if got != want or extra:
         raise TestFailure("generate: the bytes from the guest differ from the expected stream")
     report("tcp guest->host", n, seconds)
+
+
+def test_bench(port, mib):
+    """Raw TCP throughput: the guest counts what it gets ('R') or sends one
+    buffer over and over ('W'); the host sends and discards the same way."""
+    n = int(mib * MIB)
+    block = bytes(1 << 16)
+    start = time.monotonic()
+    s = connect(port, b"R")
+    left = n
+    while left:
+        left -= s.send(block[:min(left, len(block))])
+    s.shutdown(socket.SHUT_WR)
+    count, = struct.unpack("<Q", recv_exact(s, 8))
+    s.close()
+    if count != n:
+        raise TestFailure(f"bench: the guest counted {count} of {n} bytes")
+    report("bench tcp host->guest", n, time.monotonic() - start)
+    start = time.monotonic()
+    s = connect(port, b"W" + struct.pack("<Q", n))
+    got = 0
+    while got < n:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            raise TestFailure(f"bench: the guest sent {got} of {n} bytes")
+        got += len(chunk)
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)
+    s.close()
+    report("bench tcp guest->host", n, time.monotonic() - start)
 
 
 def test_flood(udp_port, tcp_port, count):
@@ -426,6 +459,8 @@ def run_tests(args, guest, ports, monitor, dns):
     guest.wait_for(r"^net: serving", 60)
     if dns:
         test_dns(tcp, dns)
+    if args.bench:
+        test_bench(tcp, args.bench)
     if args.echo:
         test_echo(tcp, args.echo)
     if args.sink:

@@ -111,7 +111,7 @@ const char *arch_name(void);
  *            itself), spurious interrupts counted
  *   time.c   arch_time_*, arch_timer_*: monotonic nanosecond clock and a
  *            one-shot timer interrupt per CPU; no periodic tick
- *   rtc.c    arch_wallclock_ns: CMOS RTC (x86_64) / PL031 (aarch64)
+ *   rtc.c    arch_rtc_read: CMOS RTC (x86_64) / PL031 (aarch64)
  *   smp.c    struct cpu per CPU, arch_smp_start, arch_ipi_*, arch_cpu_idle
  *
  * and, behind them, the arch's own controllers: x86_64 acpi.c (MADT, MCFG,
@@ -214,10 +214,11 @@ void arch_timer_set_handler(arch_timer_fn fn); /* one hook for all CPUs; NULL = 
 
 /* rtc.c */
 /*
- * Wall-clock time: nanoseconds since 1970-01-01 UTC (the RTC read once, to
- * the second, then advanced with arch_time_ns), or -ENODEV / -EIO.
+ * Read the hardware real-time clock: whole seconds since 1970-01-01 UTC into
+ * *unix_sec; 0, or -ENODEV (no RTC) / -EIO (it answered nonsense). Slow:
+ * rt/clock.c reads it once and carries the wall clock with arch_time_ns.
  */
-int64_t arch_wallclock_ns(void);
+int arch_rtc_read(int64_t *unix_sec);
 
 /* smp.c */
 struct cpu *arch_this_cpu(void);

@@ -25,7 +25,7 @@ static bool is_pl031(uintptr_t base)
 	return part == 0x031;
 }
 
-static int rtc_read(int64_t *unix_sec)
+int arch_rtc_read(int64_t *unix_sec)
 {
 	const void *fdt = platform_fdt;
 	int node = fdt ? fdt_node_offset_by_compatible(fdt, -1, "arm,pl031") : -1;
@@ -39,24 +39,4 @@ static int rtc_read(int64_t *unix_sec)
 		return -EIO;
 	*unix_sec = mmio_read32(base + RTCDR);
 	return 0;
-}
-
-enum { RTC_UNREAD, RTC_READING, RTC_DONE };
-static int rtc_state;
-static int rtc_err;
-static int64_t boot_offset_ns; /* wall clock minus arch_time_ns() */
-
-int64_t arch_wallclock_ns(void)
-{
-	int expect = RTC_UNREAD;
-	if (__atomic_compare_exchange_n(&rtc_state, &expect, RTC_READING, false, __ATOMIC_ACQUIRE,
-	                                __ATOMIC_ACQUIRE)) {
-		int64_t sec = 0;
-		rtc_err = rtc_read(&sec);
-		boot_offset_ns = sec * 1000000000 - (int64_t)arch_time_ns();
-		__atomic_store_n(&rtc_state, RTC_DONE, __ATOMIC_RELEASE);
-	}
-	while (__atomic_load_n(&rtc_state, __ATOMIC_ACQUIRE) != RTC_DONE)
-		cpu_relax();
-	return rtc_err ? rtc_err : boot_offset_ns + (int64_t)arch_time_ns();
 }

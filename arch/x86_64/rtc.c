@@ -98,7 +98,7 @@ static bool time_valid(const struct rtc_time *t)
 }
 
 /* Two identical reads with no update in progress before either (the datasheet's method). */
-static int rtc_read(int64_t *unix_sec)
+int arch_rtc_read(int64_t *unix_sec)
 {
 	const struct acpi_info *a = platform();
 	if (a->no_cmos_rtc || cmos_read(RTC_REG_A) == 0xff)
@@ -121,24 +121,4 @@ static int rtc_read(int64_t *unix_sec)
 	int64_t days = days_from_civil(t.century * 100 + t.year, t.month, t.day);
 	*unix_sec = days * 86400 + t.hour * 3600 + t.min * 60 + t.sec;
 	return 0;
-}
-
-enum { RTC_UNREAD, RTC_READING, RTC_DONE };
-static int rtc_state;
-static int rtc_err;
-static int64_t boot_offset_ns; /* wall clock minus arch_time_ns() */
-
-int64_t arch_wallclock_ns(void)
-{
-	int expect = RTC_UNREAD;
-	if (__atomic_compare_exchange_n(&rtc_state, &expect, RTC_READING, false, __ATOMIC_ACQUIRE,
-	                                __ATOMIC_ACQUIRE)) {
-		int64_t sec = 0;
-		rtc_err = rtc_read(&sec);
-		boot_offset_ns = sec * 1000000000 - (int64_t)arch_time_ns();
-		__atomic_store_n(&rtc_state, RTC_DONE, __ATOMIC_RELEASE);
-	}
-	while (__atomic_load_n(&rtc_state, __ATOMIC_ACQUIRE) != RTC_DONE)
-		cpu_pause();
-	return rtc_err ? rtc_err : boot_offset_ns + (int64_t)arch_time_ns();
 }

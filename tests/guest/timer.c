@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "arch.h"
+#include "noos.h"
 
 #define MS            1000000ull
 #define TIMEOUT_NS    (2000 * MS)
@@ -145,7 +146,7 @@ static void check_every_cpu(unsigned n)
 
 static void check_wallclock(void)
 {
-	int64_t w = arch_wallclock_ns();
+	int64_t w = noos_wallclock_ns();
 	if (w < 0) {
 		FAIL("no wall clock (%ld)\n", (long)w);
 		return;
@@ -155,7 +156,7 @@ static void check_wallclock(void)
 	if (sec < YEAR_2024_SEC || sec >= YEAR_2100_SEC)
 		FAIL("wall clock %ld s is not between 2024 and 2100\n", (long)sec);
 	spin_ns(10 * MS);
-	int64_t later = arch_wallclock_ns();
+	int64_t later = noos_wallclock_ns();
 	if (later - w < (int64_t)(10 * MS))
 		FAIL("wall clock advanced %ld ns over 10 ms\n", (long)(later - w));
 }

@@ -95,7 +95,7 @@ void sys_mark_tcpip_thread(void);
 #define MEMP_NUM_PBUF                      64 /* PBUF_REF/ROM: references to data elsewhere */
 #define MEMP_NUM_RAW_PCB                   8
 #define MEMP_NUM_UDP_PCB                   16
-#define MEMP_NUM_TCP_PCB                   64
+#define MEMP_NUM_TCP_PCB                   256 /* httpd under wrk: hundreds of connections, TIME_WAITs */
 #define MEMP_NUM_TCP_PCB_LISTEN            16
 #define MEMP_NUM_TCP_SEG                   1024 /* >= TCP_SND_QUEUELEN */
 #define MEMP_NUM_REASSDATA                 8

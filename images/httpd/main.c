@@ -63,23 +63,22 @@ static int listen_on(uint16_t port)
 	return fd;
 }
 
-/* "http://10.0.2.15/", "http://[fec0::5054:ff:fe12:3456]/" for each address the VM has. */
-static void print_urls(uint16_t port)
+/* "httpd: en1 10.0.2.15 fe80::5054:ff:fe12:3456": the addresses the VM has (loopback aside). */
+static void print_addresses(void)
 {
-	char port_text[8] = "";
-	if (port != 80)
-		snprintf(port_text, sizeof(port_text), ":%u", port);
+	static const uint8_t no_mac[6];
 	for (int i = 0; i < noos_if_count(); i++) {
 		struct noos_ifinfo ifi;
 		char a[NOOS_INET6_ADDRSTRLEN];
-		static const uint8_t no_mac[6];
 		if (noos_if_info((unsigned)i, &ifi) < 0 || !memcmp(ifi.mac, no_mac, 6))
 			continue; /* the loopback */
+		printf("httpd: %s", ifi.name);
 		if (ifi.ipv4.s_addr && noos_inet_ntop(NOOS_AF_INET, &ifi.ipv4, a, sizeof(a)) > 0)
-			printf("httpd: %s http://%s%s/\n", ifi.name, a, port_text);
+			printf(" %s", a);
 		for (unsigned k = 0; k < ifi.ipv6_count && k < NOOS_IF_MAX_IPV6; k++)
 			if (noos_inet_ntop(NOOS_AF_INET6, &ifi.ipv6[k], a, sizeof(a)) > 0)
-				printf("httpd: %s http://[%s]%s/\n", ifi.name, a, port_text);
+				printf(" %s", a);
+		printf("\n");
 	}
 }
 
@@ -142,7 +141,7 @@ int main(int argc, char **argv)
 		printf("httpd: cannot start the workers\n");
 		return 1;
 	}
-	print_urls(server.port);
+	print_addresses();
 	printf("httpd: listening on port %u (IPv4 and IPv6), %u worker%s\n", server.port,
 	       server.nworkers, server.nworkers == 1 ? "" : "s");
 	if (selftest && selftest_start() < 0)

@@ -355,7 +355,7 @@ def cmd_demo(args):
     saved = save_tty()
     try:
         outcome = qemu.run(cfg, echo=DemoBanner(args.port), stdin=None, own_group=False,
-                           echo_err=qemu.stderr_write)
+                           echo_err=lambda s: "terminating on signal" in s or qemu.stderr_write(s))
     except SystemExit as e:  # Ctrl-C (or a SIGTERM): QEMU has been stopped
         if e.code in (128 + 2, 128 + 15):
             note("stopped")

@@ -12,10 +12,12 @@ that the guest spends no time decompressing it.
 
 The kernel command line's unknown key=value words reach /init as environment
 (Documentation/admin-guide/kernel-parameters.rst): bench=MODE selects what
-/init does. Modes so far: boot (print a line, power off). The network modes
-(busybox httpd, nc) come with the network rows; virtio_net is a module in
-Debian's cloud kernels (CONFIG_VIRTIO_NET=m), so they will need its .ko and
-its dependencies copied into the initramfs as well.
+/init does: boot (print a line, power off) or httpd (busybox httpd on port 80
+serving /www, the network rows). virtio_net and the virtio transports are
+modules in Debian's cloud kernels (CONFIG_VIRTIO_NET=m, CONFIG_VIRTIO_PCI=m),
+so their .ko files are copied from the same .deb into /lib/modules, named so
+that a sorted glob loads each after what it depends on, and loaded with
+busybox insmod.
 
 Standard library only, like the rest of the harness.
 """
@@ -40,6 +42,16 @@ CONSOLE = {"x86_64": "ttyS0", "aarch64": "ttyAMA0"}
 
 # What /init prints in boot mode: the Linux guest's "first line of application output".
 MARKER = "Hello from Linux!"
+# What /init prints in httpd mode once the server's socket is bound.
+HTTPD_READY = "bench: httpd listening"
+
+# The network driver's modules in load order (modinfo depends=): the virtio
+# ring (virtio.ko uses its virtio_break_device), the core, the PCI and MMIO
+# transports, failover, then virtio_net.
+MODULES = ["drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
+           "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+           "drivers/virtio/virtio_pci.ko", "drivers/virtio/virtio_mmio.ko",
+           "net/core/failover.ko", "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko"]
 
 INIT = """#!/bin/sh
 # /init of the Linux reference guest of ./noos bench (tests/bench/linux.py).
@@ -48,12 +60,23 @@ case "$bench" in
 boot)
 	/bin/busybox echo "%s"
 	;;
+httpd)
+	# QEMU's user network: the guest is 10.0.2.15/24, the gateway 10.0.2.2.
+	for m in /lib/modules/*.ko; do /bin/busybox insmod "$m" 2>/dev/null; done
+	/bin/busybox ip link set lo up
+	/bin/busybox mkdir -p /www
+	/bin/busybox echo "<!doctype html><title>bench</title><p>Hello from Linux!" >/www/index.html
+	/bin/busybox ip addr add 10.0.2.15/24 dev eth0 &&
+	/bin/busybox ip link set eth0 up &&
+	/bin/busybox ip route add default via 10.0.2.2 &&
+	/bin/busybox httpd -p 80 -h /www && /bin/busybox echo "%s" && /bin/busybox sleep 100000
+	;;
 *)
 	/bin/busybox echo "bench init: unknown mode '$bench'"
 	;;
 esac
 /bin/busybox poweroff -f
-""" % MARKER
+""" % (MARKER, HTTPD_READY)
 
 # Guards the cache against two bench runs (x86_64 and aarch64 smoke tests, or
 # two engineers) filling it at once.
@@ -198,6 +221,27 @@ def extract_member(deb, pattern, out):
     return found
 
 
+def extract_modules(deb):
+    """[(file name, bytes)] of MODULES that deb has, in MODULES' order (one
+    that is built into the kernel is simply absent)."""
+    want = {m: None for m in MODULES}
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            for m in tar:
+                rel = re.sub(r"^\./lib/modules/[^/]+/kernel/", "", m.name)
+                if m.isfile() and rel in want:
+                    with tar.extractfile(m) as f:
+                        want[rel] = f.read()
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+    if not want["drivers/net/virtio_net.ko"]:
+        raise Unavailable(f"{os.path.basename(deb)} has no virtio_net.ko")
+    return [(os.path.basename(m), d) for m, d in want.items() if d]
+
+
 # ---------------------------------------------------------------- initramfs (newc cpio)
 
 S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR = 0o040000, 0o100000, 0o120000, 0o020000
@@ -214,14 +258,17 @@ def cpio_entry(ino, name, mode, data=b"", rdev=(0, 0)):
     return head + data + b"\0" * (-len(data) % 4)
 
 
-def initramfs(busybox, init=INIT):
-    """The archive: /init, /bin/busybox (+ sh), /dev/console and the mount points."""
+def initramfs(busybox, init=INIT, modules=()):
+    """The archive: /init, /bin/busybox (+ sh), /dev/console, the mount points
+    and the modules ((file name, bytes), in load order) in /lib/modules."""
     entries = [("bin", S_IFDIR | 0o755, b""), ("dev", S_IFDIR | 0o755, b""),
                ("proc", S_IFDIR | 0o755, b""), ("sys", S_IFDIR | 0o755, b""),
                ("tmp", S_IFDIR | 0o1777, b""),
                ("bin/busybox", S_IFREG | 0o755, busybox),
                ("bin/sh", S_IFLNK | 0o777, b"busybox"),
-               ("init", S_IFREG | 0o755, init.encode())]
+               ("init", S_IFREG | 0o755, init.encode()),
+               ("lib", S_IFDIR | 0o755, b""), ("lib/modules", S_IFDIR | 0o755, b"")]
+    entries += [(f"lib/modules/{i:02d}-{n}", S_IFREG | 0o644, d) for i, (n, d) in enumerate(modules)]
     out = [cpio_entry(i + 1, n, m, d) for i, (n, m, d) in enumerate(entries)]
     out.append(cpio_entry(len(entries) + 1, "dev/console", S_IFCHR | 0o600, rdev=(5, 1)))
     out.append(cpio_entry(0, "TRAILER!!!", 0))
@@ -243,7 +290,8 @@ def locked(directory):
 
 
 def manifest_for(versions):
-    return {"versions": versions, "init_sha256": hashlib.sha256(INIT.encode()).hexdigest()}
+    return {"versions": versions, "init_sha256": hashlib.sha256(INIT.encode()).hexdigest(),
+            "modules": MODULES}
 
 
 def read_manifest(d):
@@ -271,7 +319,7 @@ def build_guest(arch, d, versions):
         extract_member(kernel_deb, r"\./boot/vmlinuz-.*", os.path.join(tmp, "vmlinuz"))
         extract_member(busybox_deb, r"\./bin/busybox", os.path.join(tmp, "busybox"))
         with open(os.path.join(tmp, "busybox"), "rb") as f:
-            blob = initramfs(f.read())
+            blob = initramfs(f.read(), modules=extract_modules(kernel_deb))
         with open(os.path.join(tmp, "initramfs.cpio"), "wb") as f:
             f.write(blob)
         with open(os.path.join(tmp, "manifest.json"), "w") as f:

@@ -12,12 +12,15 @@ import dataclasses
 import mmap
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
 
+import linux
+import net
 import qemu
 from report import Result, not_available
 
@@ -240,11 +243,14 @@ def image_size(ctx):
     results = [r]
     if "httpd" in ctx.images:
         h = Result("size-httpd", "image size: httpd", ctx.arch, unit="bytes",
-                   target=f"< {HTTPD_MAX_BYTES // 1024} KiB", expect=("noos",))
+                   target=f"< {HTTPD_MAX_BYTES // 1024} KiB", expect=("noos", "linux"),
+                   errors=ctx.linux_error())
         size, what = image_bytes(ctx.arch, *ctx.images["httpd"])
         h.samples["noos"] = [size]
+        if ctx.linux:  # one initramfs serves every /init mode, httpd's modules included
+            h.samples["linux"] = [ctx.linux.size]
         h.met = size < HTTPD_MAX_BYTES
-        h.note = f"noos: {what}; Linux: its httpd initramfs is not built yet"
+        h.note = f"noos: {what}; Linux: kernel + initramfs (busybox, virtio_net modules)"
         results.append(h)
     else:
         results.append(not_available("size-httpd", "image size: httpd", ctx.arch,
@@ -307,12 +313,14 @@ def smallest_memory(ctx):
         else:
             r.samples[s.name] = [v]
     r.note = f"noos to 1 MiB, Linux to {linux_step} MiB"
-    return [r, not_available("mem-httpd", "smallest -m where httpd serves", ctx.arch,
-                             "needs images/httpd and virtio-net", machine, "MiB",
-                             target=f"≤ {HTTPD_MEM[:-1]} MiB")]
+    return [r] + smallest_httpd_memory(ctx)
 
 
-# ---------------------------------------------------------------- network (not yet)
+# ---------------------------------------------------------------- network
+
+HTTPD_READY = "^httpd: listening"
+WRK_CONNECTIONS = 8
+
 
 def pending(ctx, id, title, unit, needs, reason, target="—"):
     """A row that waits for images: what it waits for while they are missing,
@@ -323,18 +331,83 @@ def pending(ctx, id, title, unit, needs, reason, target="—"):
     return not_available(id, title, ctx.arch, reason, ctx.machines[0], unit, target)
 
 
+def servers(ctx):
+    """[(name, Subject, ready regex)]: noos's images/httpd and the Linux
+    guest's busybox httpd (its /init in httpd mode)."""
+    elf, boot_ = ctx.images["httpd"]
+    out = [("noos", Subject("noos", boot_, HTTPD_READY, 0), HTTPD_READY)]
+    if ctx.linux:
+        lx = dataclasses.replace(ctx.linux, append=ctx.linux_guest.append("httpd"))
+        out.append(("linux", lx, "^" + linux.HTTPD_READY))
+    return out
+
+
+def wrk_seconds(ctx):
+    return 1 if ctx.smoke else 3 if ctx.quick else 5
+
+
+def serve_and(ctx, subject, ready, smp, mem, work, timeout=90.0):
+    """Boot subject serving HTTP under ctx's machine; work(host port) once ready."""
+    cfg = config(ctx, subject, ctx.machines[0], mem=mem, smp=smp)
+    with net.serving(cfg, ready, timeout=timeout) as port:
+        return work(port)
+
+
+def http_rows(ctx, smp_list):
+    """{(mode, smp): (rps Result, p99 Result)} measured in turns, noos and Linux."""
+    modes = (("keepalive", "keep-alive", False), ("close", "Connection: close", True))
+    rows = {}
+    for mode, label, _ in modes:
+        for smp in smp_list:
+            sfx = "" if smp == 1 else f"-smp{smp}"
+            t = f" -smp {smp}" if smp != 1 else ""
+            rows[(mode, smp)] = (
+                Result(f"http-rps-{mode}{sfx}", f"HTTP req/s, {label}{t} (wrk)", ctx.arch,
+                       ctx.machines[0], "req/s", target="≥ Linux", errors=ctx.linux_error(),
+                       expect=("noos", "linux")),
+                Result(f"http-p99-{mode}{sfx}", f"HTTP p99 latency, {label}{t} (wrk)", ctx.arch,
+                       ctx.machines[0], "s", errors=ctx.linux_error(), expect=("noos", "linux")))
+    secs = wrk_seconds(ctx)
+    subjects = servers(ctx)
+    for i in range(ctx.runs):
+        k = i % len(subjects)
+        for name, subject, ready in subjects[k:] + subjects[:k]:
+            for smp in smp_list:
+                def work(port, smp=smp):
+                    for mode, _, close in modes:
+                        rps, p99 = net.wrk(port, secs, WRK_CONNECTIONS, close)
+                        rows[(mode, smp)][0].samples.setdefault(name, []).append(rps)
+                        rows[(mode, smp)][1].samples.setdefault(name, []).append(p99)
+                try:
+                    serve_and(ctx, subject, ready, smp, "128M", work)
+                except (net.NetFailed, BootFailed) as e:
+                    for r in rows.values():
+                        for x in r:
+                            if smp_of(x) == smp:
+                                x.errors.setdefault(name, str(e))
+    note = (f"{ctx.runs} run{'s' if ctx.runs > 1 else ''} each, wrk -t1 -c{WRK_CONNECTIONS} "
+            f"-d{secs}s through hostfwd 127.0.0.1; Linux: busybox httpd")
+    for rps, p99 in rows.values():
+        rps.note = p99.note = note
+        r = rps.ratio()
+        rps.met = None if r is None else r >= 1
+    return rows
+
+
+def smp_of(result):
+    m = re.search(r"-smp(\d+)$", result.id)
+    return int(m.group(1)) if m else 1
+
+
 def http(ctx):
     """HTTP requests/s and p99 latency: wrk, bounded (fixed duration and
     connection count), against noos's httpd and the Linux guest's busybox
     httpd through hostfwd on 127.0.0.1, keep-alive and `Connection: close`."""
-    why = "needs images/httpd and virtio-net"
-    rows = []
-    for mode, label in (("keepalive", "keep-alive"), ("close", "Connection: close")):
-        rows.append(pending(ctx, f"http-rps-{mode}", f"HTTP req/s, {label} (wrk)", "req/s",
-                            ("httpd",), why, "≥ Linux"))
-        rows.append(pending(ctx, f"http-p99-{mode}", f"HTTP p99 latency, {label} (wrk)", "s",
-                            ("httpd",), why))
-    return rows
+    if "httpd" not in ctx.images:
+        return [pending(ctx, "http-rps-keepalive", "HTTP req/s (wrk)", "req/s", ("httpd",),
+                        "needs images/httpd", "≥ Linux")]
+    got = http_rows(ctx, [1])
+    return [x for pair in got.values() for x in pair]
 
 
 def tcp_bulk(ctx):
@@ -352,9 +425,47 @@ def tcp_bulk(ctx):
 
 def smp_scaling(ctx):
     """httpd requests/s (keep-alive) at -smp 2 and 4, beside -smp 1 in the HTTP row."""
-    return [pending(ctx, f"smp-{n}", f"HTTP req/s, keep-alive, -smp {n}", "req/s", ("httpd",),
-                    "needs images/httpd, virtio-net and threads on several vCPUs")
-            for n in (2, 4)]
+    if "httpd" not in ctx.images:
+        return [pending(ctx, f"smp-{n}", f"HTTP req/s, keep-alive, -smp {n}", "req/s",
+                        ("httpd",), "needs images/httpd") for n in (2, 4)]
+    got = http_rows(ctx, [2, 4])
+    return [got[(m, n)][0] for m in ("keepalive", "close") for n in (2, 4)]
+
+
+def httpd_serves(ctx, subject, ready, mib):
+    try:
+        # Too little memory may hang rather than fail: a probe is bounded.
+        return serve_and(ctx, subject, ready, 1, f"{mib}M", net.answers,
+                         timeout=20.0 if subject.name == "noos" else 60.0)
+    except (net.NetFailed, BootFailed):
+        return False
+
+
+def smallest_httpd_memory(ctx):
+    """The smallest -m (MiB) with which httpd boots and answers a GET through
+    hostfwd, noos against the Linux guest's busybox httpd."""
+    machine = ctx.machines[0]
+    target = f"≤ {HTTPD_MEM[:-1]} MiB"
+    if "httpd" not in ctx.images:
+        return not_available("mem-httpd", "smallest -m where httpd serves", ctx.arch,
+                             "needs images/httpd", machine, "MiB", target=target)
+    r = Result("mem-httpd", "smallest -m where httpd serves", ctx.arch, machine, "MiB",
+               target=target, errors=ctx.linux_error(), expect=("noos", "linux"))
+    linux_step = 64 if ctx.smoke else 8 if ctx.quick else 2
+    noos_plan = (8, 128, 120) if ctx.smoke else (2, 128, 1)
+    for name, subject, ready in servers(ctx):
+        lo, hi, step = noos_plan if name == "noos" else \
+            (64, 128, linux_step) if ctx.smoke else (16, 512, linux_step)
+        v = smallest(lambda m: httpd_serves(ctx, subject, ready, m), lo, hi, step)
+        if v is None:
+            r.errors[name] = f"does not serve even with -m {hi}M"
+        else:
+            r.samples[name] = [v]
+    n = r.median("noos")
+    r.met = None if n is None else n <= int(HTTPD_MEM[:-1])
+    r.note = (f"noos searched {noos_plan[0]}–{noos_plan[1]} MiB to {noos_plan[2]} MiB, "
+              f"Linux to {linux_step} MiB; serving = a GET / through hostfwd answered 200")
+    return [r]
 
 
 # In table order. Each returns a list of Results.

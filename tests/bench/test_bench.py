@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "harness"))
 sys.path.insert(0, HERE)
 import bench  # noqa: E402
 import linux  # noqa: E402
+import net  # noqa: E402
 import report  # noqa: E402
 import rows  # noqa: E402
 
@@ -216,8 +217,58 @@ class Broken(unittest.TestCase):
         self.assertEqual(len(ids), len(set(ids)))
 
     def test_a_waiting_row_says_when_only_its_code_is_missing(self):
-        r = rows.http(ctx(images=("hello", "httpd")))[0]
+        r = rows.pending(ctx(images=("hello", "httpd")), "x", "x", "s", ("httpd",), "needs httpd")
         self.assertIn("not written yet", r.note)
+
+
+WRK_REPORT = """Running 1s test @ http://127.0.0.1:4000/
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    29.59ms   51.88ms 461.42ms   96.16%%
+  Latency Distribution
+     50%%   19.83ms
+     99%%  346.13ms
+  675 requests in 3.00s, 174.68KB read
+%sRequests/sec:    224.76
+"""
+
+
+class Wrk(unittest.TestCase):
+    def test_report(self):
+        rps, p99, bad = net.parse_wrk(WRK_REPORT % "")
+        self.assertEqual((rps, bad), (224.76, 0))
+        self.assertAlmostEqual(p99, 0.34613)
+        _, _, bad = net.parse_wrk(WRK_REPORT % "  Non-2xx or 3xx responses: 12\n")
+        self.assertEqual(bad, 12)
+
+    def test_units(self):
+        self.assertAlmostEqual(net.wrk_seconds("812.00us"), 812e-6)
+        self.assertAlmostEqual(net.wrk_seconds("1.50s"), 1.5)
+        self.assertAlmostEqual(net.wrk_seconds("2.00m"), 120.0)
+        with self.assertRaises(net.NetFailed):
+            net.wrk_seconds("3h")
+
+    def test_no_numbers_is_an_error(self):
+        with self.assertRaises(net.NetFailed):
+            net.parse_wrk("unable to connect to 127.0.0.1:4000 Connection refused")
+
+    def test_smp_of_row(self):
+        self.assertEqual(rows.smp_of(report.Result("http-rps-close-smp4", "t", "x86_64")), 4)
+        self.assertEqual(rows.smp_of(report.Result("http-rps-close", "t", "x86_64")), 1)
+
+
+class LinuxHttpd(unittest.TestCase):
+    def test_modules_load_in_order(self):
+        blob = linux.initramfs(b"bb", modules=[("virtio_ring.ko", b"r"), ("virtio_net.ko", b"n")])
+        self.assertLess(blob.index(b"lib/modules/00-virtio_ring.ko"),
+                        blob.index(b"lib/modules/01-virtio_net.ko"))
+        self.assertLess(linux.MODULES.index("drivers/virtio/virtio_ring.ko"),
+                        linux.MODULES.index("drivers/virtio/virtio.ko"))
+        self.assertEqual(linux.MODULES[-1], "drivers/net/virtio_net.ko")
+
+    def test_init_has_an_httpd_mode_that_prints_ready(self):
+        self.assertIn("httpd)", linux.INIT)
+        self.assertIn(linux.HTTPD_READY, linux.INIT)
 
     def test_image_size_row(self):
         with tempfile.TemporaryDirectory() as d:

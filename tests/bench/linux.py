@@ -44,6 +44,9 @@ CONSOLE = {"x86_64": "ttyS0", "aarch64": "ttyAMA0"}
 MARKER = "Hello from Linux!"
 # What /init prints in httpd mode once the server's socket is bound.
 HTTPD_READY = "bench: httpd listening"
+# ... in tcp mode, once its nc sink (port 5001) and source (5002) are started.
+TCP_READY = "bench: tcp listening"
+TCP_SINK, TCP_SOURCE = 5001, 5002
 
 # The network driver's modules in load order (modinfo depends=): the virtio
 # ring (virtio.ko uses its virtio_break_device), the core, the PCI and MMIO
@@ -62,6 +65,7 @@ boot)
 	;;
 httpd)
 	# QEMU's user network: the guest is 10.0.2.15/24, the gateway 10.0.2.2.
+	/bin/busybox mount -t devtmpfs dev /dev
 	for m in /lib/modules/*.ko; do /bin/busybox insmod "$m" 2>/dev/null; done
 	/bin/busybox ip link set lo up
 	/bin/busybox mkdir -p /www
@@ -71,12 +75,23 @@ httpd)
 	/bin/busybox ip route add default via 10.0.2.2 &&
 	/bin/busybox httpd -p 80 -h /www && /bin/busybox echo "%s" && /bin/busybox sleep 100000
 	;;
+tcp)
+	# TCP bulk: port 5001 discards what it gets, 5002 sends zeros; one
+	# connection at a time each, again and again (the second lets both bind).
+	/bin/busybox mount -t devtmpfs dev /dev
+	for m in /lib/modules/*.ko; do /bin/busybox insmod "$m" 2>/dev/null; done
+	/bin/busybox ip addr add 10.0.2.15/24 dev eth0 &&
+	/bin/busybox ip link set eth0 up &&
+	{ while :; do /bin/busybox nc -l -p 5001 </dev/null >/dev/null || /bin/busybox sleep 1; done &
+	  while :; do /bin/busybox nc -l -p 5002 </dev/zero >/dev/null || /bin/busybox sleep 1; done &
+	  /bin/busybox sleep 1; /bin/busybox echo "%s"; /bin/busybox sleep 100000; }
+	;;
 *)
 	/bin/busybox echo "bench init: unknown mode '$bench'"
 	;;
 esac
 /bin/busybox poweroff -f
-""" % (MARKER, HTTPD_READY)
+""" % (MARKER, HTTPD_READY, TCP_READY)
 
 # Guards the cache against two bench runs (x86_64 and aarch64 smoke tests, or
 # two engineers) filling it at once.

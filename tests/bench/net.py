@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import re
 import shutil
+import socket
 import subprocess
 import time
 
@@ -27,15 +28,22 @@ class NetFailed(Exception):
 def serving(cfg, ready, port=HTTP_PORT, timeout=90.0):
     """Boot cfg with net user and guest port forwarded from a free port on
     127.0.0.1; yield that port once the serial output matches ready."""
-    host = guest.free_port("tcp")
-    cfg = dataclasses.replace(cfg, net="user", fwd=[f"tcp:{host}:{port}"])
-    bg = guest.Background(cfg, timeout=timeout + 120)
+    with serving_ports(cfg, ready, [port], timeout) as ports:
+        yield ports[port]
+
+
+@contextlib.contextmanager
+def serving_ports(cfg, ready, guest_ports, timeout=90.0):
+    """serving() for several guest TCP ports: yields {guest port: host port}."""
+    fwd = {g: guest.free_port("tcp") for g in guest_ports}
+    cfg = dataclasses.replace(cfg, net="user", fwd=[f"tcp:{h}:{g}" for g, h in fwd.items()])
+    bg = guest.Background(cfg, timeout=timeout + 300)
     try:
         if not bg.wait_for(ready, time.monotonic() + timeout):
             tail = guest.plain(bg.text).strip().splitlines()[-1:] or [""]
             why = "exited" if not bg.thread.is_alive() else f"not within {timeout:.0f} s"
             raise NetFailed(f"no {ready!r} line ({why}); last output: {tail[0][:160]!r}")
-        yield host
+        yield fwd
     finally:
         bg.stop()
 
@@ -76,6 +84,46 @@ def wrk(port, seconds, connections, close=False, path="/"):
     if bad or rps <= 0:
         raise NetFailed(f"wrk: {bad} non-2xx responses, {rps} req/s")
     return rps, p99
+
+
+MIB = 1 << 20
+
+
+def connect(port, hello=b""):
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    if hello:
+        s.sendall(hello)
+    return s
+
+
+def send_bulk(port, nbytes, hello=b""):
+    """MB/s host -> guest: send nbytes, half-close, and wait until the guest
+    has taken them all (it answers or closes only after reading to the end)."""
+    block = bytes(1 << 16)
+    start = time.monotonic()
+    with connect(port, hello) as s:
+        left = nbytes
+        while left:
+            left -= s.send(block[:min(left, len(block))])
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(1 << 12):
+            pass
+        seconds = time.monotonic() - start
+    return nbytes / seconds / 1e6
+
+
+def receive_bulk(port, nbytes, hello=b""):
+    """MB/s guest -> host: read nbytes from a guest that sends at least that many."""
+    start = time.monotonic()
+    with connect(port, hello) as s:
+        got = 0
+        while got < nbytes:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                raise NetFailed(f"the guest sent {got} of {nbytes} bytes")
+            got += len(chunk)
+        seconds = time.monotonic() - start
+    return nbytes / seconds / 1e6
 
 
 def answers(port, path="/", timeout=10.0):

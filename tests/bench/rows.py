@@ -1,10 +1,12 @@
 """The rows of `./noos bench`: what each one measures, and how.
 
 Each measurement is a function ctx -> [Result] listed in MEASUREMENTS. The
-rows that need what does not exist yet (the httpd image, virtio-net, lwIP's
-lwiperf) return not-available results that say what they wait for; writing
-one is filling in its function with boots of ctx.noos_image(...) and
-ctx.linux under the same qemu.Config and returning Results with samples.
+network rows boot a guest that serves through QEMU's user network with
+hostfwd on 127.0.0.1 (net.py) and drive it from the host: wrk against
+images/httpd and the Linux guest's busybox httpd, raw TCP against
+tests/guest/net.c and busybox nc. A row whose image is not built, or that is
+not written yet (TCP through a tap), returns a not-available result that
+says so.
 """
 
 import ctypes

@@ -355,13 +355,13 @@ def serve_and(ctx, subject, ready, smp, mem, work, timeout=90.0):
         return work(port)
 
 
-def http_rows(ctx, smp_list, close=True, linux=True):
+def http_rows(ctx, smp_list, close=True, with_linux=True):
     """{(mode, smp): (rps Result, p99 Result)} measured in turns, noos and Linux;
     keep-alive, and `Connection: close` unless close is False."""
     modes = (("keepalive", "keep-alive", False), ("close", "Connection: close", True))
     modes = modes if close else modes[:1]
-    expect = ("noos", "linux") if linux else ("noos",)
-    errors = ctx.linux_error() if linux else {}
+    expect = ("noos", "linux") if with_linux else ("noos",)
+    errors = ctx.linux_error() if with_linux else {}
     rows = {}
     for mode, label, _ in modes:
         for smp in smp_list:
@@ -374,7 +374,7 @@ def http_rows(ctx, smp_list, close=True, linux=True):
                 Result(f"http-p99-{mode}{sfx}", f"HTTP p99 latency, {label}{t} (wrk)", ctx.arch,
                        ctx.machines[0], "s", errors=dict(errors), expect=expect))
     secs = wrk_seconds(ctx)
-    subjects = servers(ctx) if linux else servers(ctx)[:1]
+    subjects = servers(ctx) if with_linux else servers(ctx)[:1]
     for i in range(ctx.runs):
         k = i % len(subjects)
         for name, subject, ready in subjects[k:] + subjects[:k]:
@@ -393,7 +393,7 @@ def http_rows(ctx, smp_list, close=True, linux=True):
                                 x.errors.setdefault(name, str(e))
     note = (f"{ctx.runs} run{'s' if ctx.runs > 1 else ''} each, wrk -t1 -c{WRK_CONNECTIONS} "
             f"-d{secs}s through hostfwd 127.0.0.1; Linux: busybox httpd"
-            + ("" if linux else ", not run in the smoke test"))
+            + ("" if with_linux else ", not run in the smoke test"))
     for rps, p99 in rows.values():
         rps.note = p99.note = note
         r = rps.ratio()
@@ -488,7 +488,7 @@ def smp_scaling(ctx):
                         ("httpd",), "needs images/httpd") for n in (2, 4)]
     # The smoke test keeps to keep-alive and noos here (each mode at each
     # -smp is a boot; the HTTP row already shows the Linux guest serving).
-    got = http_rows(ctx, [2, 4], close=not ctx.smoke, linux=not ctx.smoke)
+    got = http_rows(ctx, [2, 4], close=not ctx.smoke, with_linux=not ctx.smoke)
     return [got[(m, n)][0] for m in ("keepalive", "close") for n in (2, 4) if (m, n) in got]
 
 

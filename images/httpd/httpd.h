@@ -28,7 +28,7 @@
 #define MAX_WORKERS 64
 #define IN_CAP      4096 /* a connection's input buffer, and the limit of a request head */
 #define OUT_CAP     4096 /* its output buffer: response heads and small bodies, in order */
-#define BODY_MAX    2048 /* generated bodies (/stats) are at most this long */
+#define BODY_MAX    3072 /* generated bodies (/stats, with a request count per worker) at most */
 
 /* ---- content.c (generated) ---- */
 struct static_file {

@@ -157,6 +157,27 @@ static void wait_ipv6(struct netif *nif)
 		printf("net: ipv6 ok\n");
 }
 
+/* Several NICs: every further interface gets a lease of its own, waited for up to 30 s. */
+static void check_further_interfaces(int n)
+{
+	for (int i = 1; i < n; i++) {
+		struct netif *nif = net_netif_at(i);
+		char ip[16] = "0.0.0.0";
+		for (uint64_t end = noos_time_ns() + 30 * SEC; noos_time_ns() < end;) {
+			LOCK_TCPIP_CORE();
+			ip4addr_ntoa_r(netif_ip4_addr(nif), ip, sizeof(ip));
+			UNLOCK_TCPIP_CORE();
+			if (strcmp(ip, "0.0.0.0") != 0)
+				break;
+			noos_sleep_ns(SEC / 100);
+		}
+		printf("net: interface %d %c%c%u lease %s\n", i, nif->name[0], nif->name[1],
+		       nif->num, ip);
+		if (strcmp(ip, "0.0.0.0") == 0)
+			fail("a further interface got no lease");
+	}
+}
+
 static void mode_dhcp(void)
 {
 	struct netif *nif = net_netif_at(0);
@@ -460,8 +481,10 @@ int main(void)
 	const char *mode = noos_getenv("mode");
 	if (mode && strcmp(mode, "serve") == 0)
 		mode_serve();
-	else
+	else {
 		mode_dhcp();
+		check_further_interfaces(n);
+	}
 	if (!failures)
 		printf("net: ok\n");
 	return failures ? 1 : 0;

@@ -246,6 +246,25 @@ int64_t noos_wallclock_ns(void);
 unsigned noos_cpu_count(void);
 unsigned noos_cpu_id(void);
 
+/*
+ * One-shot and periodic timers. fn(arg) runs in thread context, in noos's
+ * "timers" thread, never earlier than the deadline; callbacks of all timers
+ * run one at a time, so a slow one delays the others. A periodic timer keeps
+ * its phase (no drift) and skips periods missed while a callback overran.
+ *   create: -EINVAL (no fn), -ENOMEM.
+ *   arm:    first firing delay_ns from now, then every period_ns (0: once);
+ *           re-arming an armed timer moves it.
+ *   cancel: disarm; returns 1 if it was armed, else 0. When it returns, no
+ *           callback of this timer is running (unless called from that
+ *           callback itself).
+ *   delete: cancel and free; -EBUSY from the timer's own callback.
+ */
+typedef struct noos_timer noos_timer_t;
+int noos_timer_create(noos_timer_t **out, void (*fn)(void *arg), void *arg);
+int noos_timer_arm(noos_timer_t *t, uint64_t delay_ns, uint64_t period_ns);
+int noos_timer_cancel(noos_timer_t *t);
+int noos_timer_delete(noos_timer_t *t);
+
 /* What one CPU's scheduler has done since boot (for tests and benchmarks). */
 struct noos_sched_stats {
 	uint64_t switches;    /* threads switched to */

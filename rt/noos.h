@@ -33,6 +33,12 @@ const char *noos_getenv(const char *key);
 
 /* Write len bytes to the serial console; returns len. */
 long noos_console_write(const void *buf, size_t len);
+/*
+ * Read from the serial console: waits until at least one byte has arrived,
+ * then returns what is there, up to len bytes (0 when len is 0). The UART is
+ * polled every millisecond while nobody else runs; readers take turns.
+ */
+long noos_console_read(void *buf, size_t len);
 
 /* ---- random numbers ---- */
 

@@ -6,7 +6,6 @@
 #define UART_THR 0 /* transmit holding register (write) */
 #define UART_RBR 0 /* receive buffer (read) */
 #define UART_IER 1
-#define UART_FCR 2
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
@@ -20,7 +19,10 @@ void arch_console_init(const struct boot_info *bi)
 	(void)bi;
 	outb(COM1 + UART_IER, 0x00); /* polled: no UART interrupts yet */
 	outb(COM1 + UART_LCR, 0x03); /* 8N1, DLAB clear */
-	outb(COM1 + UART_FCR, 0x07); /* FIFOs on and cleared */
+	/*
+	 * FCR is left alone: toggling its FIFO-enable bit empties the receive
+	 * FIFO (QEMU does so too), which would lose input typed before boot.
+	 */
 	outb(COM1 + UART_MCR, 0x03); /* DTR, RTS */
 	/* No UART answers 0xff on LSR; then writes are dropped instead of spinning forever. */
 	uart_present = inb(COM1 + UART_LSR) != 0xff;

@@ -60,6 +60,8 @@ def parse(argv):
     p.add_argument("--status", type=int, default=0)
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     p.add_argument("--qemu-arg", action="append", default=[], metavar="ARG")
+    p.add_argument("--stdin", metavar="FILE",
+                   help="serial input: QEMU reads it as the guest's UART takes bytes")
     p.add_argument("--net", default="none", choices=("none", "user"),
                    help="user: QEMU's user network (unrestricted, so its DHCP names the "
                         "gateway: test guests contact only slirp's own addresses)")
@@ -262,6 +264,10 @@ def main(argv):
     if args.host_check:
         outcome, reasons = run_host_check(args, cfg, ports)
         cmd = qemu.command(cfg)
+    elif args.stdin:
+        with open(args.stdin, "rb") as serial_input:
+            outcome = qemu.run(cfg, timeout=args.timeout, stdin=serial_input)
+        reasons = check(args, outcome)
     else:
         outcome = qemu.run(cfg, timeout=args.timeout)
         reasons = check(args, outcome)

@@ -65,13 +65,18 @@ static uintptr_t find_pl011(const void *fdt)
 	return (uintptr_t)base;
 }
 
-/* 8N1 with FIFOs, no interrupts; the baud rate stays as firmware left it (QEMU ignores it). */
+/*
+ * 8N1, no interrupts; the baud rate stays as firmware left it (QEMU ignores
+ * it). The FIFO-enable bit is kept as found: toggling it flushes the receive
+ * FIFO (QEMU does too), which would lose input typed before boot.
+ */
 static void pl011_init(void)
 {
 	for (int spins = 0; (mmio_read32(uart + UARTFR) & FR_BUSY) && spins < SPIN_LIMIT; spins++)
 		;
+	uint32_t fifo = mmio_read32(uart + UARTLCR_H) & LCRH_FEN;
 	mmio_write32(uart + UARTCR, 0);
-	mmio_write32(uart + UARTLCR_H, LCRH_WLEN8 | LCRH_FEN);
+	mmio_write32(uart + UARTLCR_H, LCRH_WLEN8 | fifo);
 	mmio_write32(uart + UARTIMSC, 0);
 	mmio_write32(uart + UARTICR, ICR_ALL);
 	mmio_write32(uart + UARTCR, CR_UARTEN | CR_TXE | CR_RXE);

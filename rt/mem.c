@@ -180,3 +180,13 @@ int noos_mem_stats(struct noos_mem_stats *st)
 	vm_stats(st);
 	return 0;
 }
+
+void *noos_pages_alloc(unsigned order)
+{
+	return order < NOOS_MEM_ORDERS ? page_alloc(order) : NULL;
+}
+
+void noos_pages_free(void *block)
+{
+	page_free(block);
+}

@@ -57,6 +57,16 @@ long noos_random(void *buf, size_t len);
 #define NOOS_PAGE_SIZE  4096
 #define NOOS_MEM_ORDERS 19 /* page allocator blocks of NOOS_PAGE_SIZE << 0..18 (4 KiB..1 GiB) */
 
+/*
+ * Physical pages straight from the page allocator: a block of
+ * NOOS_PAGE_SIZE << order bytes, aligned to its size, mapped read-write
+ * (not executable) and not cleared. NULL when no block that large is free or
+ * order >= NOOS_MEM_ORDERS. noos_pages_free takes exactly such a block back;
+ * freeing anything else, or twice, panics with a clear message.
+ */
+void *noos_pages_alloc(unsigned order);
+void noos_pages_free(void *block);
+
 struct noos_mem_stats {
 	uint64_t total_pages;                   /* RAM pages the page allocator manages */
 	uint64_t free_pages;                    /* of which free */

@@ -378,7 +378,11 @@ int noos_vm_reserve(size_t size, void *hint, void **addr)
 	return err;
 }
 
-int noos_vm_commit(void *addr, size_t size, int prot)
+/*
+ * commit and protect alike: the range, now of one of `kinds`, becomes
+ * committed with protection prot (pages appear on first touch).
+ */
+static int set_committed(void *addr, size_t size, int prot, unsigned kinds)
 {
 	int p = arch_prot(prot);
 	if (p < 0 || !args_ok(addr, size))
@@ -386,7 +390,7 @@ int noos_vm_commit(void *addr, size_t size, int prot)
 	uintptr_t a = (uintptr_t)addr, e = a + size;
 	unsigned long f = vm_lock();
 	int err = 0;
-	if (!covered(a, e, PUBLIC_KINDS))
+	if (!covered(a, e, kinds))
 		err = -EINVAL;
 	else if (!room(2))
 		err = -ENOMEM;
@@ -396,6 +400,11 @@ int noos_vm_commit(void *addr, size_t size, int prot)
 	}
 	vm_unlock(f);
 	return err;
+}
+
+int noos_vm_commit(void *addr, size_t size, int prot)
+{
+	return set_committed(addr, size, prot, PUBLIC_KINDS);
 }
 
 int noos_vm_decommit(void *addr, size_t size)
@@ -419,22 +428,7 @@ int noos_vm_decommit(void *addr, size_t size)
 
 int noos_vm_protect(void *addr, size_t size, int prot)
 {
-	int p = arch_prot(prot);
-	if (p < 0 || !args_ok(addr, size))
-		return -EINVAL;
-	uintptr_t a = (uintptr_t)addr, e = a + size;
-	unsigned long f = vm_lock();
-	int err = 0;
-	if (!covered(a, e, 1u << SPAN_COMMITTED))
-		err = -EINVAL;
-	else if (!room(2))
-		err = -ENOMEM;
-	else {
-		set_state(a, e, SPAN_COMMITTED, (unsigned)p, NULL);
-		reprotect(a, e, (unsigned)p);
-	}
-	vm_unlock(f);
-	return err;
+	return set_committed(addr, size, prot, 1u << SPAN_COMMITTED);
 }
 
 int noos_vm_release(void *addr, size_t size)

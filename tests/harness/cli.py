@@ -427,7 +427,7 @@ def parser():
     d.add_argument("--smp", type=int, default=2, help="vCPUs (httpd runs a worker on each)")
     d.set_defaults(func=cmd_demo)
 
-    e = sub.add_parser("bench", help="noos against a Linux guest and the floor (boot, size, memory)")
+    e = sub.add_parser("bench", help="noos against a Linux guest and the floor (boot, size, memory, HTTP, TCP, SMP)")
     e.add_argument("--arch", action="append", choices=CROSS, help="only this (repeatable)")
     e.add_argument("--runs", type=int, help="boots of each subject per row (default 5)")
     e.add_argument("--quick", action="store_true", help="3 runs and a coarser memory search")

@@ -111,9 +111,18 @@ def context(arch, build_dir, cache, runs, smoke, quick):
     return ctx, versions
 
 
-def measure(ctx):
+def measurements(only=None):
+    """rows.MEASUREMENTS, or those named in only (function names: boot, http...)."""
+    names = [m.__name__ for m in rows.MEASUREMENTS]
+    unknown = [n for n in only or () if n not in names]
+    if unknown:
+        raise SetupError(f"no measurement {', '.join(unknown)} (there are: {', '.join(names)})")
+    return [m for m in rows.MEASUREMENTS if not only or m.__name__ in only]
+
+
+def measure(ctx, only=None):
     results = []
-    for m in rows.MEASUREMENTS:
+    for m in measurements(only):
         say(f"{ctx.arch}: {m.__name__}")
         results += m(ctx)
     return results
@@ -132,13 +141,14 @@ def problems(ctx, results):
     return out
 
 
-def run(targets, out_dir, cache, runs=DEFAULT_RUNS, quick=False, smoke=False):
+def run(targets, out_dir, cache, runs=DEFAULT_RUNS, quick=False, smoke=False, only=None):
     """Measure every arch in targets ({arch: build dir}), print and write the
-    table; returns the exit status."""
+    table; returns the exit status. only: measurement names, None for all."""
     info = report.machine_info(runs, smoke)
     results, trouble, no_linux = [], [], False
     for arch, build_dir in targets.items():
         try:
+            measurements(only)
             ctx, versions = context(arch, build_dir, cache, runs, smoke, quick)
         except SetupError as e:
             say(str(e))
@@ -146,7 +156,7 @@ def run(targets, out_dir, cache, runs=DEFAULT_RUNS, quick=False, smoke=False):
         info["linux"][arch] = versions or ctx.linux_reason
         info["qemu"][arch] = report.qemu_version(qemu.ARCHES[arch][0])
         no_linux |= ctx.linux is None
-        got = measure(ctx)
+        got = measure(ctx, only)
         trouble += problems(ctx, got)
         results += got
     info["load_average"]["after"] = report.load_average()
@@ -168,13 +178,16 @@ def main(argv):
     p.add_argument("--runs", type=int)
     p.add_argument("--quick", action="store_true", help=f"{QUICK_RUNS} runs, coarser searches")
     p.add_argument("--smoke", action="store_true", help="one short run of each row (the test)")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="only this measurement (repeatable): " + ", ".join(
+                       m.__name__ for m in rows.MEASUREMENTS))
     a = p.parse_args(argv)
     top = os.path.join(a.build_dir, "..", "bench")
     if a.runs is not None and a.runs < 1:
         p.error("--runs must be at least 1")
     runs = a.runs or (1 if a.smoke else QUICK_RUNS if a.quick else DEFAULT_RUNS)
     return run({a.arch: a.build_dir}, a.out or top, a.cache or os.path.join(top, "cache"),
-               runs, a.quick, a.smoke)
+               runs, a.quick, a.smoke, a.only)
 
 
 if __name__ == "__main__":

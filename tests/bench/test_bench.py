@@ -221,6 +221,15 @@ class Broken(unittest.TestCase):
         self.assertIn("not written yet", r.note)
 
 
+class Only(unittest.TestCase):
+    def test_only_keeps_table_order_and_refuses_unknown_names(self):
+        self.assertEqual([m.__name__ for m in bench.measurements(["http", "boot"])],
+                         ["boot", "http"])
+        self.assertEqual(bench.measurements(None), rows.MEASUREMENTS)
+        with self.assertRaises(bench.SetupError):
+            bench.measurements(["boot", "tcp"])
+
+
 WRK_REPORT = """Running 1s test @ http://127.0.0.1:4000/
   1 threads and 8 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev

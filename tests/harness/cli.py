@@ -381,7 +381,7 @@ def cmd_bench(args):
         fail("--runs must be at least 1", 2)
     runs = args.runs or (bench.QUICK_RUNS if args.quick else bench.DEFAULT_RUNS)
     sys.exit(bench.run({a: build_dir(a) for a in arches}, top, os.path.join(top, "cache"),
-                       runs, args.quick))
+                       runs, args.quick, only=args.only))
 
 
 # ---------------------------------------------------------------- arguments
@@ -431,6 +431,9 @@ def parser():
     e.add_argument("--arch", action="append", choices=CROSS, help="only this (repeatable)")
     e.add_argument("--runs", type=int, help="boots of each subject per row (default 5)")
     e.add_argument("--quick", action="store_true", help="3 runs and a coarser memory search")
+    e.add_argument("--only", action="append", metavar="ROW",
+                   help="only this measurement (repeatable): boot, image_size, smallest_memory, "
+                        "http, tcp_bulk, smp_scaling")
     e.set_defaults(func=cmd_bench)
     return top
 

@@ -109,8 +109,9 @@ const char *arch_name(void);
  *   irq.c    arch_irq_*: interrupt masking, handlers for interrupt lines and
  *            MSI vectors (the arch unmasks, masks and signals end-of-interrupt
  *            itself), spurious interrupts counted
- *   time.c   arch_time_*, arch_timer_*: monotonic nanosecond clock and a
- *            one-shot timer interrupt per CPU; no periodic tick
+ *   time.c   arch_time_*, arch_timer_*: monotonic nanosecond clock and the
+ *            hardware of a one-shot timer interrupt per CPU (the deadline
+ *            logic is rt/cpu_timer.c's); no periodic tick
  *   rtc.c    arch_rtc_read: CMOS RTC (x86_64) / PL031 (aarch64)
  *   smp.c    struct cpu per CPU, arch_smp_start, arch_ipi_*, arch_cpu_idle
  *
@@ -203,14 +204,22 @@ const char *arch_time_describe(void); /* e.g. "tsc 2.90 GHz (calibrated)" */
 /* Nanoseconds since boot, never decreasing on one CPU; CPUs agree to within clock-sync error. */
 uint64_t arch_time_ns(void);
 /*
- * Fire the timer hook on this CPU once arch_time_ns() >= deadline_ns (never
- * earlier; a deadline in the past fires at once). Replaces any earlier
- * deadline of this CPU. Call with interrupts disabled (the state is per CPU).
+ * Program this CPU's timer to interrupt at about arch_time_ns() == deadline_ns
+ * (a deadline in the past at once; rounding may make it early, never by
+ * more than a little), replacing what it was programmed for; or stop it.
+ * Interrupts disabled. Users go through rt/cpu_timer.c (cpu_timer_* in
+ * rt.h), which keeps each CPU's deadline.
  */
-void arch_timer_oneshot(uint64_t deadline_ns);
-void arch_timer_cancel(void); /* this CPU's pending deadline, if any */
-typedef void (*arch_timer_fn)(void);
-void arch_timer_set_handler(arch_timer_fn fn); /* one hook for all CPUs; NULL = ignore */
+void arch_timer_program(uint64_t deadline_ns);
+void arch_timer_stop(void);
+/*
+ * rt/cpu_timer.c, called by the timer's interrupt: cpu_timer_expired()
+ * before end-of-interrupt (true: the deadline is due; false: cancelled, or
+ * early and programmed again), and then, when it said true,
+ * cpu_timer_run_hook() after it.
+ */
+bool cpu_timer_expired(void);
+void cpu_timer_run_hook(void);
 
 /* rtc.c */
 /*

@@ -303,6 +303,18 @@ struct timer *timerq_first(const struct timerq *q);
 uint64_t timerq_next(const struct timerq *q); /* UINT64_MAX when empty */
 struct timer *timerq_pop_due(struct timerq *q, uint64_t now);
 
+/*
+ * cpu_timer.c: this CPU's one deadline on its one-shot timer interrupt.
+ * Run the hook on this CPU, once, at the end of the timer interrupt after
+ * arch_time_ns() >= deadline_ns (never earlier; a deadline in the past at
+ * once). Replaces any earlier deadline of this CPU. cpu_timer_expired and
+ * cpu_timer_run_hook (the arch's interrupt calls them) are in arch.h.
+ */
+void cpu_timer_oneshot(uint64_t deadline_ns);
+void cpu_timer_cancel(void); /* this CPU's pending deadline, if any */
+typedef void (*cpu_timer_fn)(void);
+void cpu_timer_set_handler(cpu_timer_fn fn); /* one hook for all CPUs; NULL = ignore */
+
 /* A kernel thread. Application threads are these too (noos_thread_t in noos.h). */
 enum thread_state {
 	THREAD_RUNNING, /* current on CPU `cpu` */

@@ -4,7 +4,7 @@
  *
  * Policy. Strict priorities (higher runs first); round robin among equal
  * priorities with a SLICE_NS time slice, enforced by the CPU's one-shot timer
- * (arch_timer_oneshot), which is armed only for the earliest of the slice
+ * (cpu_timer_oneshot), which is armed only for the earliest of the slice
  * end (while a thread runs) and the CPU's sleep deadlines: an idle CPU has
  * no tick at all and waits in arch_cpu_idle. A woken or new thread goes to
  * an idle CPU it may run on (its last one preferred), else to its last CPU;
@@ -219,9 +219,9 @@ static void arm_timer(struct sched_cpu *sc)
 	if (d == sc->armed)
 		return;
 	if (d == NO_DEADLINE)
-		arch_timer_cancel();
+		cpu_timer_cancel();
 	else
-		arch_timer_oneshot(d);
+		cpu_timer_oneshot(d);
 	sc->armed = d;
 }
 
@@ -549,7 +549,7 @@ void sched_init(void)
 	sc->current = boot;
 	sc->slice_end = arch_time_ns() + SLICE_NS;
 	cpu_online(c, sc);
-	arch_timer_set_handler(timer_hook);
+	cpu_timer_set_handler(timer_hook);
 	arch_ipi_set_handler(ipi_hook);
 }
 

@@ -206,11 +206,6 @@ void irq_send_sgi(unsigned cpu, unsigned sgi);
 /* The index-th GIC interrupt in node's "interrupts": 0 and its INTID and flags, or -errno. */
 int irq_dtb_interrupt(int node, int index, unsigned *intid, unsigned *flags);
 
-/* time.c */
-void timer_cpu_init(void);
-bool timer_interrupt(void); /* the timer's PPI fired: true when the hook is due */
-void timer_hook(void);
-
 /* smp.c */
 void cpu_boot_init(void); /* TPIDR_EL1 -> the boot CPU's struct cpu, before anything uses it */
 void cpus_enumerate(const void *fdt, int cpus_node); /* for arch_cpu_present and SMP */

@@ -435,7 +435,8 @@ void irq_dispatch(void)
 		if (intid >= ARCH_IPI_KINDS)
 			count_spurious();
 	} else if (intid == timer_line) {
-		timer = timer_interrupt();
+		arch_timer_stop(); /* its output is a level: high while CVAL <= count */
+		timer = cpu_timer_expired();
 	} else if ((h = handlers_of(intid)) != NULL) {
 		run_handlers(h);
 	} else {
@@ -444,7 +445,7 @@ void irq_dispatch(void)
 	c->irq_depth--;
 	gic->eoi(iar);
 	if (timer)
-		timer_hook();
+		cpu_timer_run_hook();
 	else if (intid < ARCH_IPI_KINDS)
 		ipi_hook(intid);
 }

@@ -210,7 +210,7 @@ void aarch64_secondary_main(struct cpu *c)
 		printf("smp: cpu %u: no interrupt controller (%d), parked\n", c->id, err);
 		arch_halt_forever();
 	}
-	timer_cpu_init();
+	arch_timer_stop();
 	__asm__ volatile("msr daifclr, #4"); /* SError reported, as on the boot CPU */
 	unsigned long f = irq_lock(&start_lock);
 	bool late = start_closed;

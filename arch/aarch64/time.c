@@ -23,8 +23,6 @@ static uint64_t cnt_hz, cnt_base;
 static uint64_t ns_per_tick_q32, ticks_per_ns_q32;
 static unsigned timer_ppi;
 static char describe[64];
-static arch_timer_fn hook;
-static uint64_t deadline[ARCH_MAX_CPUS]; /* 0 = none; each written only by its own CPU */
 
 /* A rate as a 32.32 fixed-point factor: out = in * q32 >> 32, with no 128-bit division. */
 static uint64_t q32_ratio(uint64_t num, uint64_t den)
@@ -86,7 +84,7 @@ int arch_time_init(void)
 		       timer_ppi);
 	}
 	cnt_base = counter();
-	timer_cpu_init();
+	arch_timer_stop();
 	int err = irq_timer_line(timer_ppi, flags & ARCH_IRQ_EDGE);
 	if (err) {
 		printf("time: the timer's interrupt %u is not a PPI\n", timer_ppi);
@@ -100,19 +98,12 @@ int arch_time_init(void)
 
 /* ---- the per-CPU one-shot timer ---- */
 
-void timer_cpu_init(void)
-{
-	write_sysreg(cntv_ctl_el0, 0);
-	isb();
-	deadline[arch_cpu_id()] = 0;
-}
-
 /*
  * The compare value for deadline_ns, rounded up a tick so the timer never
  * fires before arch_time_ns() reaches the deadline; a deadline in the past
- * fires at once (the condition CVAL <= count holds, D11.2.4).
+ * fires at once (the condition CVAL <= count holds, D11.2.4). Interrupts off.
  */
-static void timer_program(uint64_t deadline_ns)
+void arch_timer_program(uint64_t deadline_ns)
 {
 	uint64_t ticks = q32_mul(deadline_ns, ticks_per_ns_q32);
 	uint64_t cval = ticks >= UINT64_MAX - cnt_base - 1 ? UINT64_MAX : cnt_base + ticks + 1;
@@ -121,54 +112,9 @@ static void timer_program(uint64_t deadline_ns)
 	isb();
 }
 
-void arch_timer_oneshot(uint64_t deadline_ns)
-{
-	unsigned long flags = arch_irq_save();
-	if (deadline_ns == 0)
-		deadline_ns = 1; /* 0 means "none" */
-	deadline[arch_cpu_id()] = deadline_ns;
-	timer_program(deadline_ns);
-	arch_irq_restore(flags);
-}
-
-void arch_timer_cancel(void)
-{
-	unsigned long flags = arch_irq_save();
-	deadline[arch_cpu_id()] = 0;
-	write_sysreg(cntv_ctl_el0, 0);
-	isb();
-	arch_irq_restore(flags);
-}
-
-void arch_timer_set_handler(arch_timer_fn fn)
-{
-	__atomic_store_n(&hook, fn, __ATOMIC_RELEASE);
-}
-
-/*
- * The timer PPI fired (irq.c, before the EOI). The timer is switched off
- * first: its output is a level that stays high while CVAL <= count. Then
- * the deadline is due (clear it; the hook runs after the EOI) or, if the
- * rounding made it early, re-armed for the rest.
- */
-bool timer_interrupt(void)
+/* Also the first step of the timer's interrupt (irq.c): its output is a level. */
+void arch_timer_stop(void)
 {
 	write_sysreg(cntv_ctl_el0, 0);
 	isb();
-	uint64_t *d = &deadline[arch_cpu_id()];
-	if (*d == 0)
-		return false; /* cancelled after it fired */
-	if (arch_time_ns() < *d) {
-		timer_program(*d);
-		return false;
-	}
-	*d = 0;
-	return true;
-}
-
-void timer_hook(void)
-{
-	arch_timer_fn fn = __atomic_load_n(&hook, __ATOMIC_ACQUIRE);
-	if (fn)
-		fn();
 }

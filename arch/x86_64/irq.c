@@ -332,7 +332,7 @@ void x86_irq_dispatch(struct trap_frame *tf)
 	c->irq_depth++;
 	bool timer = false;
 	if (vec == VEC_TIMER)
-		timer = x86_timer_interrupt();
+		timer = cpu_timer_expired();
 	else if (vec == VEC_APIC_ERROR)
 		printf("apic: error status %#x on cpu %u\n", apic_error_status(), c->id);
 	else if (vec >= VEC_DEV_FIRST && vec <= VEC_DEV_LAST)
@@ -342,7 +342,7 @@ void x86_irq_dispatch(struct trap_frame *tf)
 	c->irq_depth--;
 	apic_eoi();
 	if (timer)
-		x86_timer_hook();
+		cpu_timer_run_hook();
 	else if (vec >= VEC_IPI_FIRST && vec < VEC_IPI_FIRST + ARCH_IPI_KINDS)
 		x86_ipi_hook(vec - VEC_IPI_FIRST);
 }

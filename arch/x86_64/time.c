@@ -29,8 +29,6 @@ static uint64_t tsc_hz, tsc_base;
 static uint64_t ns_per_tsc_q32, tsc_per_ns_q32, apic_per_ns_q32;
 static bool use_tsc_deadline;
 static char describe[96];
-static arch_timer_fn timer_hook;
-static uint64_t deadline[ARCH_MAX_CPUS]; /* 0 = none; written only by its own CPU */
 
 uint64_t arch_time_ns(void)
 {
@@ -103,18 +101,16 @@ int arch_time_init(void)
 void x86_timer_cpu_init(void)
 {
 	apic_timer_set_mode(use_tsc_deadline);
-	if (use_tsc_deadline)
-		wrmsr(MSR_TSC_DEADLINE, 0);
-	else
-		apic_timer_start(0);
+	arch_timer_stop();
 }
 
 /*
  * Program the hardware for deadline_ns, relative to now so that fixed-point
  * rounding stays proportional to the wait; it errs late by a tick or two, and
- * x86_timer_interrupt re-arms for the rest if the hardware fired early anyway.
+ * cpu_timer_expired (rt/cpu_timer.c) re-arms for the rest if the hardware
+ * fired early anyway. Interrupts off.
  */
-static void timer_program(uint64_t deadline_ns)
+void arch_timer_program(uint64_t deadline_ns)
 {
 	uint64_t tsc = rdtsc();
 	uint64_t now = q32_mul(tsc - tsc_base, ns_per_tsc_q32);
@@ -127,49 +123,10 @@ static void timer_program(uint64_t deadline_ns)
 	apic_timer_start(ticks > 0xffffffffu ? 0xffffffffu : (uint32_t)ticks);
 }
 
-void arch_timer_oneshot(uint64_t deadline_ns)
+void arch_timer_stop(void)
 {
-	unsigned long flags = arch_irq_save();
-	if (deadline_ns == 0)
-		deadline_ns = 1; /* 0 means "none" below */
-	deadline[arch_cpu_id()] = deadline_ns;
-	timer_program(deadline_ns);
-	arch_irq_restore(flags);
-}
-
-void arch_timer_cancel(void)
-{
-	unsigned long flags = arch_irq_save();
-	deadline[arch_cpu_id()] = 0;
 	if (use_tsc_deadline)
 		wrmsr(MSR_TSC_DEADLINE, 0);
 	else
 		apic_timer_start(0);
-	arch_irq_restore(flags);
-}
-
-void arch_timer_set_handler(arch_timer_fn fn)
-{
-	__atomic_store_n(&timer_hook, fn, __ATOMIC_RELEASE);
-}
-
-/* The timer vector fired: due (clear the deadline, run the hook) or early (re-arm). */
-bool x86_timer_interrupt(void)
-{
-	uint64_t *d = &deadline[arch_cpu_id()];
-	if (*d == 0)
-		return false; /* cancelled after it fired */
-	if (arch_time_ns() < *d) {
-		timer_program(*d);
-		return false;
-	}
-	*d = 0;
-	return true;
-}
-
-void x86_timer_hook(void)
-{
-	arch_timer_fn fn = __atomic_load_n(&timer_hook, __ATOMIC_ACQUIRE);
-	if (fn)
-		fn();
 }

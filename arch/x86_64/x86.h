@@ -245,8 +245,6 @@ uint64_t apic_rate_against_tsc(uint64_t tsc_hz);
 
 /* time.c */
 void x86_timer_cpu_init(void);
-bool x86_timer_interrupt(void); /* true: call the timer hook */
-void x86_timer_hook(void);
 void x86_delay_us(uint64_t us);
 uint64_t x86_tsc_hz(void);
 

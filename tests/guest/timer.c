@@ -14,6 +14,7 @@
 
 #include "arch.h"
 #include "noos.h"
+#include "rt.h"
 
 #define MS            1000000ull
 #define TIMEOUT_NS    (2000 * MS)
@@ -62,7 +63,7 @@ static uint64_t oneshot_on_boot_cpu(int64_t delay_ns)
 	unsigned long s = arch_irq_save();
 	int before = fire_count[0];
 	uint64_t deadline = arch_time_ns() + delay_ns;
-	arch_timer_oneshot(deadline);
+	cpu_timer_oneshot(deadline);
 	while (__atomic_load_n(&fire_count[0], __ATOMIC_ACQUIRE) == before)
 		arch_cpu_idle();
 	arch_irq_restore(s);
@@ -85,15 +86,15 @@ static void check_cancel_and_replace(void)
 {
 	int before = fire_count[0];
 	unsigned long s = arch_irq_save();
-	arch_timer_oneshot(arch_time_ns() + 2 * MS);
-	arch_timer_cancel();
+	cpu_timer_oneshot(arch_time_ns() + 2 * MS);
+	cpu_timer_cancel();
 	arch_irq_restore(s);
 	spin_ns(20 * MS);
 	if (fire_count[0] != before)
 		FAIL("a cancelled timer fired\n");
 
 	s = arch_irq_save();
-	arch_timer_oneshot(arch_time_ns() + 15 * MS); /* replaced at once by the nearer one */
+	cpu_timer_oneshot(arch_time_ns() + 15 * MS); /* replaced at once by the nearer one */
 	arch_irq_restore(s);
 	oneshot_on_boot_cpu(3 * MS);
 	spin_ns(30 * MS);
@@ -108,7 +109,7 @@ static void on_ipi(enum arch_ipi kind)
 	unsigned id = arch_cpu_id();
 	ipi_time[id] = arch_time_ns();
 	deadline_of[id] = ipi_time[id] + 2 * MS;
-	arch_timer_oneshot(deadline_of[id]);
+	cpu_timer_oneshot(deadline_of[id]);
 	__atomic_fetch_add(&answered, 1, __ATOMIC_RELEASE);
 }
 
@@ -166,7 +167,7 @@ int main(void)
 	unsigned n = arch_cpu_count();
 	printf("timer: %u cpus, %s\n", n, arch_time_describe());
 	check_monotonic();
-	arch_timer_set_handler(on_timer);
+	cpu_timer_set_handler(on_timer);
 	static const int64_t delays[] = {-1000, 0, 50000, 1000000, 10000000};
 	for (unsigned i = 0; i < sizeof(delays) / sizeof(delays[0]); i++) {
 		uint64_t late = oneshot_on_boot_cpu(delays[i]);
@@ -175,7 +176,7 @@ int main(void)
 	}
 	check_cancel_and_replace();
 	check_every_cpu(n);
-	arch_timer_set_handler(NULL);
+	cpu_timer_set_handler(NULL);
 	check_wallclock();
 	if (failures)
 		return 1;

@@ -1,5 +1,6 @@
 /*
- * The descriptor table of sockets and event queues, and their lifetimes.
+ * The descriptor table of sockets, event queues and event counters, and
+ * their lifetimes.
  *
  * A descriptor is an index into one table of object pointers; like POSIX,
  * a new one is the lowest free index. The table holds one reference on
@@ -81,22 +82,34 @@ void nfile_put(struct nfile *f)
 {
 	uint32_t was = __atomic_fetch_sub(&f->refs, 1, __ATOMIC_ACQ_REL);
 	if (was == 0)
-		panic("net: reference count of a %s went below zero",
-		      f->kind == NF_SOCK ? "socket" : "event queue");
+		panic("net: reference count of descriptor object %p (kind %u) went below zero", f,
+		      f->kind);
 	if (was != 1)
 		return;
 	/* The last reference: closed (the table's went first) and detached from everything. */
-	if (f->kind == NF_SOCK)
+	switch (f->kind) {
+	case NF_SOCK:
 		sock_free((struct sock *)f);
-	else
+		break;
+	case NF_EPOLL:
 		epoll_free((struct epoll *)f);
+		break;
+	default:
+		eventfd_free((struct eventfd *)f);
+		break;
+	}
 }
 
 uint32_t nfile_events(struct nfile *f)
 {
-	if (f->kind == NF_SOCK)
+	switch (f->kind) {
+	case NF_SOCK:
 		return sock_events((struct sock *)f);
-	return epoll_events((struct epoll *)f);
+	case NF_EPOLL:
+		return epoll_events((struct epoll *)f);
+	default:
+		return eventfd_events((struct eventfd *)f);
+	}
 }
 
 void nfile_wake(struct nfile *f, uint32_t key)

@@ -72,9 +72,9 @@ static inline void dlist_del(struct dlist *n)
 
 #define NET_MAX_FDS 1024
 
-enum nfile_kind { NF_SOCK = 1, NF_EPOLL = 2 };
+enum nfile_kind { NF_SOCK = 1, NF_EPOLL = 2, NF_EVENT = 3 };
 
-/* What sockets and event queues have in common (first member of each). */
+/* What sockets, event queues and event counters have in common (first member of each). */
 struct nfile {
 	uint32_t refs;         /* atomic: the table's, and one per call in progress */
 	uint8_t kind;          /* enum nfile_kind */
@@ -233,6 +233,12 @@ struct epoll;
 void epoll_close(struct epoll *ep); /* stack lock */
 void epoll_free(struct epoll *ep);
 uint32_t epoll_events(struct epoll *ep); /* stack lock: IN when a wait would report something */
+
+/* ---- eventfd.c ---- */
+struct eventfd;
+void eventfd_free(struct eventfd *e);
+uint32_t eventfd_events(struct eventfd *e); /* stack lock */
+void eventfd_set_nonblock(struct eventfd *e, bool on);
 
 /* ---- resolve.c: address text, DNS queries (for addrinfo.c) ---- */
 /* "a.b.c.d" or an IPv6 address (with an optional %scope) -> lwIP address; false if not numeric. */

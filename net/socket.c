@@ -304,9 +304,9 @@ int noos_close(int fd)
 	f->closed = true;
 	if (f->kind == NF_SOCK)
 		sock_close((struct sock *)f);
-	else
+	else if (f->kind == NF_EPOLL)
 		epoll_close((struct epoll *)f);
-	nfile_wake(f, EV_ALL | EV_CLOSED);
+	nfile_wake(f, EV_ALL | EV_CLOSED); /* an event counter has nothing else to let go */
 	net_unlock();
 	nfile_put(f);
 	return 0;
@@ -314,13 +314,18 @@ int noos_close(int fd)
 
 int noos_set_nonblock(int fd, int on)
 {
-	int err;
-	struct sock *s = sock_get(fd, &err);
-	if (!s)
-		return err;
-	__atomic_store_n(&s->nonblock, on != 0, __ATOMIC_RELAXED);
-	sock_put(s);
-	return 0;
+	struct nfile *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	int err = 0;
+	if (f->kind == NF_SOCK)
+		__atomic_store_n(&((struct sock *)f)->nonblock, on != 0, __ATOMIC_RELAXED);
+	else if (f->kind == NF_EVENT)
+		eventfd_set_nonblock((struct eventfd *)f, on != 0);
+	else
+		err = -ENOTSOCK; /* an event queue blocks only in its wait, which has a timeout */
+	nfile_put(f);
+	return err;
 }
 
 static void refresh_addrs(struct sock *s)

@@ -327,11 +327,12 @@ int noos_net_stats(struct noos_net_stats *st);
  *
  * TCP and UDP over IPv4 and IPv6 on lwIP (net/socket*.c), after
  * noos_net_start. Descriptors are small non-negative ints from noos's own
- * table, shared with event queues (noos_epoll_create); they are not a
- * libc's file descriptors. Constants and structures have Linux's values and
- * layouts with a NOOS_/noos_ prefix, so they never clash with an
- * application's libc and a Linux ABI layer passes them through. Ports and
- * addresses in sockaddrs are in network byte order, as in Linux.
+ * table, shared with event queues (noos_epoll_create) and event counters
+ * (noos_eventfd); they are not a libc's file descriptors. Constants and
+ * structures have Linux's values and layouts with a NOOS_/noos_ prefix,
+ * so they never clash with an application's libc and a Linux ABI layer
+ * passes them through. Ports and addresses in sockaddrs are in network
+ * byte order, as in Linux.
  *
  * Blocking calls sleep (they never spin) unless the socket is non-blocking
  * (NOOS_SOCK_NONBLOCK, noos_set_nonblock) or the call has
@@ -488,12 +489,13 @@ long noos_recvfrom(int fd, void *buf, size_t len, int flags, struct noos_sockadd
 /* Stop receiving (recv returns 0) and/or sending (TCP sends FIN). -ENOTCONN, -EINVAL (how). */
 int noos_shutdown(int fd, int how);
 /*
- * Close a socket or an event queue. A TCP connection closes gracefully in
- * the background (sending what is queued, then FIN); with unread data it
- * is reset, as Linux does. The socket leaves every event queue at once.
+ * Close a socket, an event queue or an event counter. A TCP connection
+ * closes gracefully in the background (sending what is queued, then FIN);
+ * with unread data it is reset, as Linux does. The socket leaves every
+ * event queue at once.
  */
 int noos_close(int fd);
-/* Non-blocking mode on (on != 0) or off. */
+/* Non-blocking mode on (on != 0) or off, for a socket or an event counter (else -ENOTSOCK). */
 int noos_set_nonblock(int fd, int on);
 
 /* Options: Linux's levels, names and value types (int unless said). */
@@ -684,6 +686,30 @@ int noos_epoll_ctl(int epfd, int op, int fd, struct noos_epoll_event *ev);
  * queue), -EBADF (not open, or closed while waiting).
  */
 int noos_epoll_wait(int epfd, struct noos_epoll_event *events, int maxevents, uint64_t timeout_ns);
+
+/*
+ * ---- event counters ----
+ *
+ * Linux's eventfd(2): a descriptor holding a 64-bit counter, for one
+ * thread to wake another that waits in noos_poll or noos_epoll_wait (or in
+ * noos_eventfd_read). A write adds to the counter; a read returns it and
+ * sets it to 0, or with NOOS_EFD_SEMAPHORE returns 1 and subtracts 1. It
+ * polls readable (IN) while the counter is above 0 and writable (OUT) while
+ * 1 more would fit (the maximum is 2^64 - 2); each write is an edge for
+ * NOOS_EPOLLET. A read of 0 and a write that would pass the maximum sleep
+ * until that changes, or return -EAGAIN when non-blocking
+ * (NOOS_EFD_NONBLOCK, noos_set_nonblock). Closed with noos_close; a thread
+ * asleep on it then returns -EBADF.
+ */
+#define NOOS_EFD_SEMAPHORE 0x1
+#define NOOS_EFD_NONBLOCK  0x800
+#define NOOS_EFD_CLOEXEC   0x80000 /* accepted and ignored */
+/* A counter starting at initval: its descriptor. -EINVAL (flags), -EMFILE, -ENOMEM. */
+int noos_eventfd(unsigned initval, int flags);
+/* Take the counter (or 1) into *value: 0, -EAGAIN, -EBADF, -EINVAL (value NULL, fd not a counter). */
+int noos_eventfd_read(int fd, uint64_t *value);
+/* Add value: 0, -EAGAIN, -EBADF, -EINVAL (value 2^64 - 1, fd not a counter). */
+int noos_eventfd_write(int fd, uint64_t value);
 
 /* Socket counters (for a /stats page): now open, and totals since boot. */
 struct noos_socket_stats {

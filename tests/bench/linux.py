@@ -12,8 +12,13 @@ that the guest spends no time decompressing it.
 
 The kernel command line's unknown key=value words reach /init as environment
 (Documentation/admin-guide/kernel-parameters.rst): bench=MODE selects what
-/init does: boot (print a line, power off) or httpd (busybox httpd on port 80
-serving /www, the network rows). virtio_net and the virtio transports are
+/init does: boot (print a line, power off), httpd (busybox httpd on port 80
+serving /www) or iperf (Debian's iperf 2: a server on port 5001 and, with
+iperf_client=ADDR:PORT, a client to an `iperf -s` there; the TCP bulk rows).
+iperf is dynamically linked, so the iperf mode boots a second initramfs
+(initramfs-iperf.cpio): the first one plus iperf, the loader and the shared
+libraries it needs (ldd: libstdc++, libm, libgcc_s, libc) from the .debs of
+the same arch. The boot and size rows keep to the first one. virtio_net and the virtio transports are
 modules in Debian's cloud kernels (CONFIG_VIRTIO_NET=m, CONFIG_VIRTIO_PCI=m),
 so their .ko files are copied from the same .deb into /lib/modules, named so
 that a sorted glob loads each after what it depends on, and loaded with
@@ -44,9 +49,19 @@ CONSOLE = {"x86_64": "ttyS0", "aarch64": "ttyAMA0"}
 MARKER = "Hello from Linux!"
 # What /init prints in httpd mode once the server's socket is bound.
 HTTPD_READY = "bench: httpd listening"
-# ... in tcp mode, once its nc sink (port 5001) and source (5002) are started.
-TCP_READY = "bench: tcp listening"
-TCP_SINK, TCP_SOURCE = 5001, 5002
+# ... in iperf mode, once `iperf -s` listens on IPERF_PORT.
+IPERF_READY = "bench: iperf listening"
+IPERF_PORT = 5001
+# How long the guest's iperf client sends: lwiperf's client on the noos side
+# always sends for 10 s, and the host measures both over the same first seconds.
+IPERF_CLIENT_SECONDS = 10
+
+# iperf and what its ELF needs (ldd), per Debian arch: the packages, the
+# multiarch triplet of the libraries' directory and the dynamic loader's path.
+IPERF_PACKAGES = ["iperf", "libstdc++6", "libgcc-s1", "libc6"]
+TRIPLET = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu"}
+LOADER = {"x86_64": "lib64/ld-linux-x86-64.so.2", "aarch64": "lib/ld-linux-aarch64.so.1"}
+IPERF_LIBS = ["libstdc++.so.6", "libm.so.6", "libgcc_s.so.1", "libc.so.6"]
 
 # The network driver's modules in load order (modinfo depends=): the virtio
 # ring (virtio.ko uses its virtio_break_device), the core, the PCI and MMIO
@@ -75,23 +90,32 @@ httpd)
 	/bin/busybox ip route add default via 10.0.2.2 &&
 	/bin/busybox httpd -p 80 -h /www && /bin/busybox echo "%s" && /bin/busybox sleep 100000
 	;;
-tcp)
-	# TCP bulk: port 5001 discards what it gets, 5002 sends zeros; one
-	# connection at a time each, again and again (the second lets both bind).
+iperf)
+	# TCP bulk (initramfs-iperf.cpio): iperf -s on 5001, ready once it
+	# listens; with iperf_client=ADDR:PORT also a client sending there.
+	# bench_ip= is the address (default: QEMU's user network's 10.0.2.15).
 	/bin/busybox mount -t devtmpfs dev /dev
 	for m in /lib/modules/*.ko; do /bin/busybox insmod "$m" 2>/dev/null; done
-	/bin/busybox ip addr add 10.0.2.15/24 dev eth0 &&
+	/bin/busybox ip link set lo up
+	/bin/busybox ip addr add "${bench_ip:-10.0.2.15/24}" dev eth0 &&
 	/bin/busybox ip link set eth0 up &&
-	{ while :; do /bin/busybox nc -l -p 5001 </dev/null >/dev/null || /bin/busybox sleep 1; done &
-	  while :; do /bin/busybox nc -l -p 5002 </dev/zero >/dev/null || /bin/busybox sleep 1; done &
-	  /bin/busybox sleep 1; /bin/busybox echo "%s"; /bin/busybox sleep 100000; }
+	{ /usr/bin/iperf -s -p %d >/dev/null 2>&1 &
+	  n=0; until /bin/busybox netstat -ltn | /bin/busybox grep -q ':%d '; do
+		n=$((n + 1)); [ $n -lt 300 ] || break; /bin/busybox sleep 0.1; done
+	  /bin/busybox echo "%s"
+	  [ -z "$iperf_client" ] || /usr/bin/iperf -c "${iperf_client%%:*}" -p "${iperf_client##*:}" \
+		-t %d >/dev/null 2>&1
+	  /bin/busybox sleep 100000; }
 	;;
 *)
 	/bin/busybox echo "bench init: unknown mode '$bench'"
 	;;
 esac
 /bin/busybox poweroff -f
-""" % (MARKER, HTTPD_READY, TCP_READY)
+""" % (MARKER, HTTPD_READY, IPERF_PORT, IPERF_PORT, IPERF_READY, IPERF_CLIENT_SECONDS)
+
+# The initramfs of every mode but iperf, and the iperf mode's (the first plus iperf).
+INITRDS = ("initramfs.cpio", "initramfs-iperf.cpio")
 
 # Guards the cache against two bench runs (x86_64 and aarch64 smoke tests, or
 # two engineers) filling it at once.
@@ -107,6 +131,7 @@ class Guest:
     arch: str
     kernel: str  # what -kernel takes: bzImage (x86_64) or the arm64 Image
     initrd: str
+    iperf_initrd: str  # initrd plus iperf and its libraries (the iperf mode)
     versions: dict  # package -> version
     note: str = ""  # e.g. "offline: using the cached guest"
 
@@ -163,8 +188,10 @@ def kernel_package(arch):
 
 
 def resolve(arch):
-    """{qualified package: version} of what the guest is made of, from apt's lists."""
+    """{qualified package: version} of what the guest is made of, from apt's
+    lists: the kernel, busybox, then IPERF_PACKAGES in order."""
     pkgs = [qualified(kernel_package(arch), arch), qualified(BUSYBOX, arch)]
+    pkgs += [qualified(p, arch) for p in IPERF_PACKAGES]
     return {p: candidate(p) for p in pkgs}
 
 
@@ -257,6 +284,62 @@ def extract_modules(deb):
     return [(os.path.basename(m), d) for m, d in want.items() if d]
 
 
+def deb_files(deb, names):
+    """{base name: bytes} of the files of deb's data named in names, in /bin,
+    /lib, /lib64 or /usr's, or a multiarch directory right under them; a
+    symlink (Debian's libraries are links to versioned files) is followed
+    within the package."""
+    links, data = {}, {}
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            for m in tar:
+                path = os.path.normpath(m.name.lstrip("."))
+                if not re.fullmatch(r"(/usr)?/(s?bin|lib|lib64)(/[^/]+)?/[^/]+", path):
+                    continue
+                if m.issym():
+                    links[path] = os.path.normpath(os.path.join(os.path.dirname(path), m.linkname))
+                elif m.isfile():
+                    with tar.extractfile(m) as f:
+                        data[path] = f.read()
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+    out = {}
+    for path in list(links) + list(data):
+        if os.path.basename(path) in names and os.path.basename(path) not in out:
+            target = path
+            for _ in range(8):
+                target = links.get(target, target)
+            if target in data:
+                out[os.path.basename(path)] = data[target]
+    return out
+
+
+def iperf_files(arch, debs):
+    """[(path in the initramfs, bytes)]: iperf, the dynamic loader and the
+    libraries it needs, from the .debs of IPERF_PACKAGES."""
+    loader = os.path.basename(LOADER[arch])
+    want = {"iperf": "usr/bin/iperf", loader: LOADER[arch]}
+    want.update({lib: f"lib/{TRIPLET[arch]}/{lib}" for lib in IPERF_LIBS})
+    found = {}
+    for deb in debs:
+        found.update(deb_files(deb, set(want) - set(found)))
+    missing = sorted(set(want) - set(found))
+    if missing:
+        raise Unavailable(f"the iperf packages have no {', '.join(missing)}")
+    return [(want[n], found[n]) for n in want]
+
+
+def with_files(files):
+    """cpio entries for files ((path, bytes)) and the directories above them."""
+    dirs = sorted(({os.path.dirname(p) for p, _ in files} |
+                   {os.path.dirname(os.path.dirname(p)) for p, _ in files}) - {"", "lib", "bin"})
+    return ([(d, S_IFDIR | 0o755, b"") for d in dirs] +
+            [(p, S_IFREG | 0o755, d) for p, d in files])
+
+
 # ---------------------------------------------------------------- initramfs (newc cpio)
 
 S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR = 0o040000, 0o100000, 0o120000, 0o020000
@@ -273,9 +356,10 @@ def cpio_entry(ino, name, mode, data=b"", rdev=(0, 0)):
     return head + data + b"\0" * (-len(data) % 4)
 
 
-def initramfs(busybox, init=INIT, modules=()):
+def initramfs(busybox, init=INIT, modules=(), files=()):
     """The archive: /init, /bin/busybox (+ sh), /dev/console, the mount points
-    and the modules ((file name, bytes), in load order) in /lib/modules."""
+    and the modules ((file name, bytes), in load order) in /lib/modules; then
+    files ((path, bytes), executable) with their directories."""
     entries = [("bin", S_IFDIR | 0o755, b""), ("dev", S_IFDIR | 0o755, b""),
                ("proc", S_IFDIR | 0o755, b""), ("sys", S_IFDIR | 0o755, b""),
                ("tmp", S_IFDIR | 0o1777, b""),
@@ -284,6 +368,7 @@ def initramfs(busybox, init=INIT, modules=()):
                ("init", S_IFREG | 0o755, init.encode()),
                ("lib", S_IFDIR | 0o755, b""), ("lib/modules", S_IFDIR | 0o755, b"")]
     entries += [(f"lib/modules/{i:02d}-{n}", S_IFREG | 0o644, d) for i, (n, d) in enumerate(modules)]
+    entries += with_files(files)
     out = [cpio_entry(i + 1, n, m, d) for i, (n, m, d) in enumerate(entries)]
     out.append(cpio_entry(len(entries) + 1, "dev/console", S_IFCHR | 0o600, rdev=(5, 1)))
     out.append(cpio_entry(0, "TRAILER!!!", 0))
@@ -306,7 +391,7 @@ def locked(directory):
 
 def manifest_for(versions):
     return {"versions": versions, "init_sha256": hashlib.sha256(INIT.encode()).hexdigest(),
-            "modules": MODULES}
+            "modules": MODULES, "iperf": [LOADER, IPERF_LIBS]}
 
 
 def read_manifest(d):
@@ -319,31 +404,34 @@ def read_manifest(d):
 
 def cached_guest(arch, d, note=""):
     m = read_manifest(d)
-    kernel, initrd = os.path.join(d, "vmlinuz"), os.path.join(d, "initramfs.cpio")
-    if not m or not os.path.isfile(kernel) or not os.path.isfile(initrd):
+    files = [os.path.join(d, f) for f in ("vmlinuz",) + INITRDS]
+    if not m or not all(os.path.isfile(f) for f in files):
         return None
-    return Guest(arch, kernel, initrd, m["versions"], note)
+    return Guest(arch, *files, m["versions"], note)
 
 
 def build_guest(arch, d, versions):
     """Fetch the .debs and write vmlinuz, initramfs.cpio and manifest.json in d."""
     debs_dir = os.path.join(d, "debs")
     os.makedirs(debs_dir, exist_ok=True)
-    kernel_deb, busybox_deb = fetch_debs(versions, debs_dir)
+    debs = fetch_debs(versions, debs_dir)
+    kernel_deb, busybox_deb = debs[:2]
     with tempfile.TemporaryDirectory(dir=d) as tmp:
         extract_member(kernel_deb, r"\./boot/vmlinuz-.*", os.path.join(tmp, "vmlinuz"))
         extract_member(busybox_deb, r"\./bin/busybox", os.path.join(tmp, "busybox"))
         with open(os.path.join(tmp, "busybox"), "rb") as f:
-            blob = initramfs(f.read(), modules=extract_modules(kernel_deb))
-        with open(os.path.join(tmp, "initramfs.cpio"), "wb") as f:
-            f.write(blob)
+            busybox = f.read()
+        modules = extract_modules(kernel_deb)
+        for name, files in zip(INITRDS, ((), iperf_files(arch, debs[2:]))):
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(initramfs(busybox, modules=modules, files=files))
         with open(os.path.join(tmp, "manifest.json"), "w") as f:
             json.dump(manifest_for(versions), f, indent=1)
         with contextlib.suppress(FileNotFoundError):
             os.remove(os.path.join(d, "manifest.json"))  # no stale manifest over new files
-        for name in ("vmlinuz", "initramfs.cpio", "manifest.json"):  # manifest last
+        for name in ("vmlinuz",) + INITRDS + ("manifest.json",):  # manifest last
             os.replace(os.path.join(tmp, name), os.path.join(d, name))
-    keep = {os.path.basename(p) for p in (kernel_deb, busybox_deb)}
+    keep = {os.path.basename(p) for p in debs}
     for f in os.listdir(debs_dir):
         if f.endswith(".deb") and f not in keep:
             os.remove(os.path.join(debs_dir, f))  # an older kernel's .deb

@@ -2,13 +2,14 @@
 
 Each measurement is a function ctx -> [Result] listed in MEASUREMENTS. The
 network rows boot a guest that serves through QEMU's user network with
-hostfwd on 127.0.0.1 (net.py) and drive it from the host: wrk against
-images/httpd and the Linux guest's busybox httpd, raw TCP against
-tests/guest/net.c and busybox nc. A row whose image is not built, or that is
-not written yet (TCP through a tap), returns a not-available result that
-says so.
+hostfwd on 127.0.0.1 (net.py), or through a tap in a network namespace,
+and drive it from the host: wrk against images/httpd and the Linux guest's
+busybox httpd, iperf 2 against lwIP's lwiperf (tests/bench/iperf.c) and the
+Linux guest's iperf. A row whose image is not built, or that cannot run here
+(a tap without root), returns a not-available result that says so.
 """
 
+import contextlib
 import ctypes
 import dataclasses
 import mmap
@@ -21,8 +22,10 @@ import subprocess
 import tempfile
 import time
 
+import guest
 import linux
 import net
+import net_tap
 import qemu
 from report import Result, not_available
 
@@ -417,68 +420,141 @@ def http(ctx):
     return [x for pair in got.values() for x in pair]
 
 
-NET_READY = "^net: serving"
-NET_PORT = 7  # tests/guest/net.c mode=serve: 'R' counts what it gets, 'W' sends
+IPERF_READY = "^bench-iperf: ready"  # tests/bench/iperf.c, once lwiperf's server listens
+WAYS = (("tx", "guest → host"), ("rx", "host → guest"))
+LINKS = ("hostfwd", "tap")
+# The tap rows: the namespace's side and the guest's static address on it.
+TAP_PEER, TAP_GUEST = net_tap.PEER4, net_tap.GUEST4
 
 
-def bulk_servers(ctx):
-    """[(name, Subject, ready, {way: (guest port, hello)})] for the TCP bulk rows:
-    noos's tests/guest/net.c (mode=serve) and busybox nc in the Linux guest."""
-    elf, boot_ = ctx.images["test-net"]
-    out = [("noos", Subject("noos", boot_, NET_READY, 0, append="mode=serve"), NET_READY,
-            {"rx": (NET_PORT, b"R"), "tx": (NET_PORT, b"W" + (1 << 62).to_bytes(8, "little"))})]
+def iperf_seconds(ctx):
+    """How long each way is measured; under the guests' 10 s client (linux.py)."""
+    return 2 if ctx.smoke else 3 if ctx.quick else 5
+
+
+def iperf_subjects(ctx):
+    """[(name, fn(link, peer) -> Subject)]: noos's bench-iperf (lwiperf) and
+    Debian's iperf in the Linux guest (its /init in iperf mode), each with
+    an iperf 2 server on port 5001 and a client to peer (ADDR:PORT)."""
+    elf, boot_ = ctx.images["bench-iperf"]
+
+    def noos(link, peer):
+        addr = f" ip={TAP_GUEST}/24 gw={TAP_PEER}" if link == "tap" else ""
+        return Subject("noos", boot_, IPERF_READY, 0, append=f"iperf_client={peer}{addr}")
+    out = [("noos", noos)]
     if ctx.linux:
-        lx = dataclasses.replace(ctx.linux, append=ctx.linux_guest.append("tcp"))
-        out.append(("linux", lx, "^" + linux.TCP_READY,
-                    {"rx": (linux.TCP_SINK, b""), "tx": (linux.TCP_SOURCE, b"")}))
+        g = ctx.linux_guest
+
+        def lx(link, peer):
+            addr = f" bench_ip={TAP_GUEST}/24" if link == "tap" else ""
+            return dataclasses.replace(ctx.linux, marker="^" + linux.IPERF_READY,
+                                       initrd=g.iperf_initrd,
+                                       append=g.append("iperf", f"iperf_client={peer}{addr}"))
+        out.append(("linux", lx))
     return out
 
 
+def tap_unavailable():
+    """Why the tap rows cannot run here, or ''."""
+    if os.geteuid() != 0:
+        return "needs root (a tap device in a network namespace); not run"
+    if not shutil.which("ip") or not os.path.exists("/dev/net/tun"):
+        return "needs iproute2 and /dev/net/tun"
+    return ""
+
+
+def iperf_boot(ctx, subject, link, seconds, ns=None):
+    """Boot subject with its iperf client pointed at a host `iperf -s`; (tx, rx)
+    MB/s: what that server got in its first seconds, then one `iperf -c` to
+    the guest's server. link: hostfwd (QEMU's user network: the host is the
+    guest's 10.0.2.2, the guest's port 5001 is forwarded from 127.0.0.1) or
+    tap (QEMU, both iperfs in the namespace ns)."""
+    prefix = ["ip", "netns", "exec", ns.name] if link == "tap" else []
+    here = TAP_PEER if link == "tap" else "127.0.0.1"
+    port = guest.free_port("tcp")
+    with net.IperfServer(here, port, prefix) as srv:
+        s = subject(link, f"{TAP_PEER if link == 'tap' else '10.0.2.2'}:{port}")
+        cfg = config(ctx, s, ctx.machines[0])
+        if link == "tap":
+            cfg = dataclasses.replace(cfg, net="tap", tap="tap0", prefix=prefix)
+            up = net.booted(cfg, s.marker)
+        else:
+            up = net.serving_ports(cfg, s.marker, [linux.IPERF_PORT])
+        with up as fwd:
+            tx = srv.rate(seconds, timeout=seconds + 30)
+            srv.stop()  # cuts the guest's client short: it would send for 10 s
+            if link == "tap":
+                return tx, net.iperf_send(TAP_GUEST, linux.IPERF_PORT, seconds, prefix)
+            return tx, net.iperf_send(here, fwd[linux.IPERF_PORT], seconds)
+
+
+@contextlib.contextmanager
+def namespace():
+    """A network namespace with tap0 (tests/harness/net_tap.py), deleted on leaving."""
+    ns = net_tap.Namespace()
+    ns.name = f"noos-bench-{os.getpid()}"
+    try:
+        ns.create()
+        yield ns
+    finally:
+        ns.delete()
+
+
 def tcp_bulk(ctx):
-    """TCP bulk MB/s through hostfwd on 127.0.0.1, each way: noos's
-    tests/guest/net.c against busybox nc in the Linux guest, the host
-    sending or reading a fixed number of bytes. The tap rows wait."""
-    ways = (("tx", "guest → host"), ("rx", "host → guest"))
-    if "test-net" not in ctx.images:
-        got = [pending(ctx, f"tcp-hostfwd-{w}", f"TCP bulk {label}, hostfwd", "MB/s",
-                       ("test-net",), "needs tests/test-net (build it)", "≥ Linux")
-               for w, label in ways]
-    else:
-        got = tcp_hostfwd(ctx, ways)
-    for w, label in ways:
-        got.append(not_available(f"tcp-tap-{w}", f"TCP bulk {label}, tap", ctx.arch,
-                                 "a tap in a namespace: not written yet", ctx.machines[0],
-                                 "MB/s", "≥ Linux"))
-    return got
+    """TCP bulk MB/s each way, through hostfwd on 127.0.0.1 and through a tap
+    in a network namespace (as root): iperf 2 on the host against lwIP's
+    lwiperf in noos (tests/bench/iperf.c) and against Debian's iperf in the
+    Linux guest. guest → host: the guest's client sends to a host `iperf
+    -s`, which reports each second; host → guest: `iperf -c` for the same
+    time. Each boot measures both ways; the subjects take turns."""
+    results, live = [], {}
+    no_tap = tap_unavailable()
+    for link in LINKS:
+        for w, label in WAYS:
+            id_, title = f"tcp-{link}-{w}", f"TCP bulk {label}, {link} (iperf 2)"
+            if "bench-iperf" not in ctx.images:
+                results.append(pending(ctx, id_, title, "MB/s", ("bench-iperf",),
+                                       "needs tests/bench/bench-iperf (build it)", "≥ Linux"))
+            elif link == "tap" and no_tap:
+                results.append(not_available(id_, title, ctx.arch, no_tap, ctx.machines[0],
+                                             "MB/s", "≥ Linux"))
+            else:
+                live[(link, w)] = Result(id_, title, ctx.arch, ctx.machines[0], "MB/s",
+                                         target="≥ Linux", errors=ctx.linux_error(),
+                                         expect=("noos", "linux"))
+                results.append(live[(link, w)])
+    links = sorted({link for link, _ in live}, key=LINKS.index)
+    if links:
+        measure_bulk(ctx, links, live)
+    return results
 
 
-def tcp_hostfwd(ctx, ways):
-    mib = 4 if ctx.smoke else 16 if ctx.quick else 32
-    rows = {w: Result(f"tcp-hostfwd-{w}", f"TCP bulk {label}, hostfwd", ctx.arch,
-                      ctx.machines[0], "MB/s", target="≥ Linux", errors=ctx.linux_error(),
-                      expect=("noos", "linux")) for w, label in ways}
-    subjects = bulk_servers(ctx)
-    for i in range(ctx.runs):
-        k = i % len(subjects)
-        for name, subject, ready, ports in subjects[k:] + subjects[:k]:
-            try:
-                cfg = config(ctx, subject, ctx.machines[0])
-                with net.serving_ports(cfg, ready, sorted({p for p, _ in ports.values()})) as fwd:
-                    for w, _ in ways:
-                        port, hello = ports[w]
-                        move = net.send_bulk if w == "rx" else net.receive_bulk
-                        v = move(fwd[port], mib * net.MIB, hello)
-                        rows[w].samples.setdefault(name, []).append(v)
-            except (net.NetFailed, OSError) as e:
-                for r in rows.values():
-                    r.errors.setdefault(name, str(e))
-    for r in rows.values():
+def measure_bulk(ctx, links, rows):
+    seconds = iperf_seconds(ctx)
+    subjects = iperf_subjects(ctx)
+    with contextlib.ExitStack() as stack:
+        ns = stack.enter_context(namespace()) if "tap" in links else None
+        for i in range(ctx.runs):
+            k = i % len(subjects)
+            for name, subject in subjects[k:] + subjects[:k]:
+                for link in links:
+                    try:
+                        got = iperf_boot(ctx, subject, link, seconds, ns)
+                    except (net.NetFailed, OSError, subprocess.CalledProcessError) as e:
+                        for w, _ in WAYS:
+                            rows[(link, w)].errors.setdefault(name, str(e))
+                        continue
+                    for (w, _), v in zip(WAYS, got):
+                        rows[(link, w)].samples.setdefault(name, []).append(v)
+    for (link, w), r in rows.items():
         ratio = r.ratio()
         r.met = None if ratio is None else ratio >= 1
-        r.note = (f"{ctx.runs} run{'s' if ctx.runs > 1 else ''} each of {mib} MiB; noos: "
-                  "tests/guest/net.c; Linux: busybox nc (its guest → host side reads "
-                  "/dev/zero in small chunks: not iperf)")
-    return list(rows.values())
+        way = ("the guest's client to a host iperf -s, its first "
+               f"{seconds} s" if w == "tx" else f"iperf -c for {seconds} s to the guest's server")
+        where = ("hostfwd 127.0.0.1, QEMU's user network" if link == "hostfwd" else
+                 "a tap in a network namespace, static addresses")
+        r.note = (f"{ctx.runs} run{'s' if ctx.runs > 1 else ''} each, {way}; through {where}; "
+                  "noos: lwIP's lwiperf; Linux: Debian's iperf 2")
 
 
 def smp_scaling(ctx):

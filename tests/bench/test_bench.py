@@ -66,7 +66,7 @@ class Initramfs(unittest.TestCase):
         self.assertIn("poweroff -f", linux.INIT)
 
     def test_append(self):
-        g = linux.Guest("aarch64", "k", "i", {})
+        g = linux.Guest("aarch64", "k", "i", "ii", {})
         self.assertEqual(g.append("boot"), "console=ttyAMA0 quiet panic=-1 bench=boot")
         self.assertTrue(g.append("boot", "x=1").endswith(" x=1"))
 
@@ -264,6 +264,68 @@ class Wrk(unittest.TestCase):
     def test_smp_of_row(self):
         self.assertEqual(rows.smp_of(report.Result("http-rps-close-smp4", "t", "x86_64")), 4)
         self.assertEqual(rows.smp_of(report.Result("http-rps-close", "t", "x86_64")), 1)
+
+
+# What iperf 2.1.8 printed here: a server with -i 1 (two intervals of one
+# connection, then its summary), and a client's summary after a reset peer.
+IPERF_SERVER = """20261123193325,127.0.0.1,44284,127.0.0.1,48375,1,0.0-1.0,13210100,105680800
+20261123193326,127.0.0.1,44284,127.0.0.1,48375,1,1.0-2.0,11236160,89889280
+20261123193327,127.0.0.1,44284,127.0.0.1,48375,1,0.0-2.1,25000000,95238095
+"""
+IPERF_CLIENT = """tcp write failed: Connection reset by peer
+19700101000000,127.0.0.1,52284,127.0.0.1,47687,1,0.0-3.1,90177596,232216063
+"""
+
+
+class Iperf(unittest.TestCase):
+    def test_csv(self):
+        lines = net.parse_iperf_csv(IPERF_SERVER + "WARNING: ack of last datagram failed\n")
+        self.assertEqual(len(lines), 3)
+        self.assertEqual((lines[1].start, lines[1].end, lines[1].nbytes), (1.0, 2.0, 11236160))
+        self.assertEqual(len({x.conn for x in lines}), 1)
+        self.assertEqual(net.parse_iperf_csv("1,2,3\nx,a,b,c,d,e,0.0-x,1,2\n"), [])
+
+    def test_client_summary(self):
+        self.assertAlmostEqual(net.iperf_total(net.parse_iperf_csv(IPERF_CLIENT)),
+                               90177596 / 3.1 / 1e6)
+        with self.assertRaises(net.NetFailed):
+            net.iperf_total(net.parse_iperf_csv("tcp connect failed: Connection refused\n"))
+        with self.assertRaises(net.NetFailed):
+            net.iperf_total(net.parse_iperf_csv("0,a,1,b,2,3,0.0-0.0,0,0\n"))
+
+    def test_first_seconds_of_a_server(self):
+        lines = net.parse_iperf_csv(IPERF_SERVER)
+        self.assertAlmostEqual(net.iperf_first(lines, 2), (13210100 + 11236160) / 2 / 1e6)
+        self.assertAlmostEqual(net.iperf_first(lines, 1), 13.2101)
+        self.assertIsNone(net.iperf_first(lines, 3))  # not yet: the summary is not an interval
+        self.assertIsNone(net.iperf_first([], 1))
+        other = net.parse_iperf_csv(IPERF_SERVER.replace("44284", "50000"))
+        self.assertAlmostEqual(net.iperf_first(lines[:1] + other, 2), None)
+
+    def test_iperf_initramfs(self):
+        files = [("usr/bin/iperf", b"i"), ("lib64/ld-linux-x86-64.so.2", b"l"),
+                 ("lib/x86_64-linux-gnu/libc.so.6", b"c")]
+        entries, _ = read_cpio(linux.initramfs(b"bb", files=files))
+        names = [e[0] for e in entries]
+        self.assertEqual(len(names), len(set(names)))
+        for path, data in files:
+            self.assertEqual(entries[names.index(path)][2], data)
+            self.assertLess(names.index(os.path.dirname(path)), names.index(path))
+        self.assertLess(names.index("usr"), names.index("usr/bin"))
+        # Without files it is the archive the boot and size rows use, unchanged.
+        self.assertEqual(linux.initramfs(b"bb"), linux.initramfs(b"bb", files=()))
+
+    def test_init_has_an_iperf_mode(self):
+        self.assertIn("iperf)", linux.INIT)
+        self.assertIn(linux.IPERF_READY, linux.INIT)
+        self.assertIn("${iperf_client%:*}", linux.INIT)
+        self.assertIn(f"-t {linux.IPERF_CLIENT_SECONDS}", linux.INIT)
+
+    def test_seconds_fit_the_guests_client(self):
+        for smoke, quick in ((True, False), (False, True), (False, False)):
+            c = ctx()
+            c.smoke, c.quick = smoke, quick
+            self.assertLess(rows.iperf_seconds(c), linux.IPERF_CLIENT_SECONDS - 1)
 
 
 class LinuxHttpd(unittest.TestCase):

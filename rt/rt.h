@@ -360,28 +360,91 @@ struct thread {
 };
 
 /*
- * sched.c: per-CPU run queues, preemption, sleeping and waking. Blocking
- * follows one pattern (futex.c, thread.c): with interrupts off and the
- * waiters' lock held, seq = sched_block_prepare(), publish (thread, seq)
- * where the waker finds it, drop the lock, sched_block(deadline), retake the
- * lock and check why we woke. A waker calls sched_wake(thread, seq) with
- * that lock held; a stale seq (the thread woke already) does nothing.
+ * sched.c, sched_place.c, sched_wait.c: the scheduler; per-CPU run queues,
+ * preemption, sleeping and waking. Blocking follows one pattern (futex.c,
+ * thread.c): with interrupts off and the waiters' lock held, seq =
+ * sched_block_prepare(), publish (thread, seq) where the waker finds it,
+ * drop the lock, sched_block(deadline), retake the lock and check why we
+ * woke. A waker calls sched_wake(thread, seq) with that lock held; a stale
+ * seq (the thread woke already) does nothing.
  */
+struct sched_cpu; /* one CPU's scheduling state, below */
+/* sched.c: switching, the timer and IPI hooks, the idle loop, CPUs joining */
 void sched_init(void); /* boot CPU: the boot context becomes thread "boot" */
 void sched_cpu_entry(struct cpu *self) __attribute__((noreturn)); /* arch_smp_start's entry */
-void sched_started(void);                  /* a new thread's first act (thread.c) */
-struct thread *sched_current(void);        /* NULL before sched_init */
-void sched_add(struct thread *t, int cpu); /* queue a new thread; cpu < 0: the scheduler picks */
-uint32_t sched_block_prepare(void);        /* interrupts off */
-void sched_block(uint64_t deadline);       /* interrupts off, no spinlock held; 0: no deadline */
-bool sched_wake(struct thread *t, uint32_t seq);
+void sched_started(void);           /* a new thread's first act (thread.c) */
+struct thread *sched_current(void); /* NULL before sched_init */
 void sched_yield(void);
 void sched_exit(bool reap) __attribute__((noreturn));
-int sched_sleep_until(uint64_t deadline);
+uint64_t sched_online_mask(void);
+struct sched_cpu *sched_lock_thread(struct thread *t); /* lock the CPU that guards t's state */
+void sched_switch(void); /* run the best thread this CPU has; interrupts off, no lock held */
+/* sched_place.c: where a thread that became ready runs, and making that CPU look */
+void sched_add(struct thread *t, int cpu); /* queue a new thread; cpu < 0: the scheduler picks */
 int sched_set_affinity(struct thread *t, uint64_t mask);
 int sched_set_priority(struct thread *t, unsigned prio);
-uint64_t sched_online_mask(void);
+unsigned sched_select_cpu(const struct thread *t);
+void sched_enqueue(struct thread *t, unsigned target); /* t READY, in no queue, cpu == target */
+void sched_kick(struct sched_cpu *sc);
+void sched_kick_idle(const struct thread *t, unsigned queued_on);
+void sched_set_idle(unsigned cpu, bool idle); /* the placement hint: cpu runs its idle thread */
+bool sched_steal(struct sched_cpu *me);       /* take a thread queued elsewhere; true if one */
+/* sched_wait.c: blocking and waking, sleep deadlines in each CPU's timer queue */
+uint32_t sched_block_prepare(void);  /* interrupts off */
+void sched_block(uint64_t deadline); /* interrupts off, no spinlock held; 0: no deadline */
+bool sched_wake(struct thread *t, uint32_t seq);
+int sched_sleep_until(uint64_t deadline);
+void sched_expire_timers(struct sched_cpu *sc, uint64_t now); /* wake those whose deadline passed */
 
+/* The scheduler's files share one CPU's state (locking: sched.c's comment) and these helpers. */
+struct sched_cpu {
+	struct spinlock lock; /* guards rq, current and its threads' state */
+	struct runq rq;
+	struct thread *current;
+	struct thread *prev; /* switched away from, for finish_switch; this CPU only */
+	bool need_resched;   /* something better is queued: switch at the next chance */
+	bool rotate;         /* current's slice is over or it yielded: equal priorities go first */
+	bool in_hook;        /* in the timer or IPI hook, which reschedules by itself */
+	bool polling;        /* the idle thread polls for work: no IPI needed to wake it */
+	uint64_t slice_end;
+	uint64_t armed;          /* the CPU timer's deadline, UINT64_MAX when off; this CPU only */
+	struct spinlock tq_lock; /* guards tq */
+	struct timerq tq;
+	uint64_t tq_next; /* timerq_next(&tq), read without tq_lock */
+	unsigned id;
+	struct thread idle_thread;
+	uint64_t switches, preemptions, steals; /* statistics */
+};
+extern struct sched_cpu sched_cpus[ARCH_MAX_CPUS];
+
+static inline struct sched_cpu *sched_this_cpu(void)
+{
+	return arch_this_cpu()->rt;
+}
+static inline struct thread *sched_thread_of(const struct runq_node *n)
+{
+	return container_of(n, struct thread, rq);
+}
+static inline bool sched_allowed_on(const struct thread *t, unsigned cpu)
+{
+	return (t->affinity >> cpu) & 1;
+}
+static inline void sched_flag_set(bool *f, bool v)
+{
+	__atomic_store_n(f, v, __ATOMIC_RELAXED);
+}
+static inline bool sched_flag_get(const bool *f)
+{
+	return __atomic_load_n(f, __ATOMIC_RELAXED);
+}
+static inline unsigned sched_thread_cpu(const struct thread *t)
+{
+	return __atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE);
+}
+static inline void sched_set_thread_cpu(struct thread *t, unsigned cpu)
+{
+	__atomic_store_n(&t->cpu, cpu, __ATOMIC_RELEASE);
+}
 /* thread.c */
 struct thread *thread_boot(void); /* sched_init: the boot context as a thread, NULL if no memory */
 void thread_run_main(int (*main_fn)(int, char **), int argc, char **argv) __attribute__((noreturn));

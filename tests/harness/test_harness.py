@@ -17,6 +17,7 @@ from contextlib import redirect_stdout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli  # noqa: E402
 import guest  # noqa: E402
+import hostfwd  # noqa: E402
 import qemu  # noqa: E402
 
 
@@ -286,6 +287,66 @@ class FakeQemu(unittest.TestCase):
         with redirect_stdout(buf):
             rc = guest.main(["--arch", "aarch64", "--kernel", __file__])
         self.assertEqual(rc, guest.SKIP)
+
+
+LISTENER = """import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)  # what QEMU's user network does for a forwarded port
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()  # never accepts; exits when the test closes its stdin
+"""
+
+
+class HostForward(unittest.TestCase):
+    """hostfwd.widen: another process's listener (as QEMU's would be) gets
+    room for a burst of connections."""
+
+    def queue(self, port):
+        """(connections waiting in the accept queue, backlog) as ss reports them."""
+        out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True,
+                             text=True, check=True).stdout.split()
+        return int(out[1]), int(out[2])
+
+    def burst(self, port, n):
+        """n connections at once; how many the listener queued, polled until it stops changing."""
+        import socket
+        conns = []
+        for _ in range(n):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            conns.append(c)
+        last, same = -1, 0
+        while same < 10:  # ten looks in a row (1 s) without a new connection
+            time.sleep(0.1)
+            waiting = self.queue(port)[0]
+            same = same + 1 if waiting == last else 0
+            last = waiting
+        for c in conns:
+            c.close()
+        return last
+
+    def test_ports_of_forwards(self):
+        self.assertEqual(hostfwd.tcp_ports(["tcp:5000:80", "5001:7", "udp:5002:7"]), [5000, 5001])
+
+    def test_widen_another_process(self):
+        import shutil
+        if not shutil.which("ss"):
+            self.skipTest("no ss (iproute2)")
+        child = subprocess.Popen([sys.executable, "-c", LISTENER], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            port = int(child.stdout.readline())
+            self.assertEqual(self.queue(port), (0, 1))
+            self.assertEqual(hostfwd.widen(child.pid, [port]), [])
+            self.assertEqual(self.queue(port), (0, hostfwd.BACKLOG))
+            self.assertEqual(self.burst(port, 8), 8)  # a backlog of 1 queues 2, drops the rest
+            self.assertEqual(len(hostfwd.widen(child.pid, [port + 1 if port < 65535 else 1])), 1)
+        finally:
+            child.stdin.close()
+            child.stdout.close()
+            child.wait()
 
 
 def _zombie(pid):

@@ -95,6 +95,7 @@ iperf)
 	# listens; with iperf_client=ADDR:PORT also a client sending there.
 	# bench_ip= is the address (default: QEMU's user network's 10.0.2.15).
 	/bin/busybox mount -t devtmpfs dev /dev
+	/bin/busybox mount -t proc proc /proc # netstat reads /proc/net/tcp
 	for m in /lib/modules/*.ko; do /bin/busybox insmod "$m" 2>/dev/null; done
 	/bin/busybox ip link set lo up
 	/bin/busybox ip addr add "${bench_ip:-10.0.2.15/24}" dev eth0 &&
@@ -102,7 +103,7 @@ iperf)
 	{ /usr/bin/iperf -s -p %d >/dev/null 2>&1 &
 	  n=0; until /bin/busybox netstat -ltn | /bin/busybox grep -q ':%d '; do
 		n=$((n + 1)); [ $n -lt 300 ] || break; /bin/busybox sleep 0.1; done
-	  /bin/busybox echo "%s"
+	  [ $n -lt 300 ] && /bin/busybox echo "%s" || /bin/busybox echo "bench: iperf -s did not start"
 	  [ -z "$iperf_client" ] || /usr/bin/iperf -c "${iperf_client%%:*}" -p "${iperf_client##*:}" \
 		-t %d >/dev/null 2>&1
 	  /bin/busybox sleep 100000; }

@@ -251,6 +251,34 @@ int vm_stack_destroy(uintptr_t top);
 void vm_guard_static(uintptr_t page, const char *name);
 void vm_stats(struct noos_mem_stats *st);
 
+/* vm_span.c: vm.c's bookkeeping, a sorted array of spans (no locking: vm.c's). */
+enum vm_span_kind { SPAN_RESERVED, SPAN_COMMITTED, SPAN_STACK, SPAN_GUARD };
+struct vm_span {
+	uintptr_t base, end;
+	uint8_t kind;           /* enum vm_span_kind */
+	uint8_t prot;           /* ARCH_PROT_* of SPAN_COMMITTED and SPAN_STACK */
+	char name[VM_NAME_MAX]; /* SPAN_STACK and SPAN_GUARD: whose stack */
+};
+struct vm_spans {
+	struct vm_span *v; /* sorted by base, disjoint */
+	size_t n, cap;
+};
+/* The first span that ends above a (set->n when none does); the span holding a, or NULL. */
+size_t vm_spans_find(const struct vm_spans *set, uintptr_t a);
+struct vm_span *vm_spans_at(const struct vm_spans *set, uintptr_t a);
+bool vm_spans_room(struct vm_spans *set, size_t extra); /* false: no memory for that many more */
+void vm_spans_insert(struct vm_spans *set, size_t i, const struct vm_span *s);
+void vm_spans_remove(struct vm_spans *set, size_t i, size_t count);
+/* Make a a span boundary (needs room for one more); merge equal neighbours in [lo - 1, hi]. */
+void vm_spans_split(struct vm_spans *set, uintptr_t a);
+void vm_spans_merge(struct vm_spans *set, size_t lo, size_t hi);
+/* [a, e) is covered by spans without a gap, each of a kind in `kinds` (bits 1 << kind). */
+bool vm_spans_cover(const struct vm_spans *set, uintptr_t a, uintptr_t e, unsigned kinds);
+/* [a, e), covered, takes one state (needs room for two more spans). */
+void vm_spans_set_state(struct vm_spans *set, uintptr_t a, uintptr_t e, enum vm_span_kind kind,
+                        unsigned prot, const char *name);
+void vm_span_name(char *dst, const char *src); /* truncated to VM_NAME_MAX, NULL as "" */
+
 /*
  * stack.c: thread stacks with a guard page below. stack_alloc returns the
  * top (16-byte aligned) or NULL; an overflow panics as "stack overflow of

@@ -7,9 +7,9 @@
  *
  * Bookkeeping is by ranges, never by page: a sorted array of spans, each a
  * run of pages in one state (reserved, committed with a protection, stack,
- * guard). A runtime that reserves and commits hundreds of MiB and touches
- * little costs one or two spans, plus page tables and pages only for what
- * it touches. Adjacent spans in the same state merge.
+ * guard), kept by vm_span.c. A runtime that reserves and commits hundreds
+ * of MiB and touches little costs one or two spans, plus page tables and
+ * pages only for what it touches. Adjacent spans in the same state merge.
  *
  * Semantics (see noos.h): commit over committed memory keeps the pages that
  * are there and applies the new protection. Decommit is MADV_DONTNEED plus
@@ -24,8 +24,6 @@
  * them meanwhile (tlb_poll), and pages are freed only after the flush.
  */
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "noos.h"
 #include "rt.h"
@@ -36,26 +34,16 @@
 #define VM_DEBUG true
 #endif
 
-enum span_kind { SPAN_RESERVED, SPAN_COMMITTED, SPAN_STACK, SPAN_GUARD };
-
-struct span {
-	uintptr_t base, end;
-	uint8_t kind;           /* enum span_kind */
-	uint8_t prot;           /* ARCH_PROT_* of SPAN_COMMITTED and SPAN_STACK */
-	char name[VM_NAME_MAX]; /* SPAN_STACK and SPAN_GUARD: whose stack */
-};
-
 #define STATIC_GUARDS 4
 #define UNMAP_BATCH   64
 #define NULL_LIMIT    65536 /* a fault this low is a null pointer with a small offset */
 
 static struct {
 	struct spinlock lock;
-	unsigned owner; /* the CPU holding lock, else UINT32_MAX */
-	struct span *v; /* sorted by base, disjoint */
-	size_t n, cap;
+	unsigned owner;        /* the CPU holding lock, else UINT32_MAX */
+	struct vm_spans spans; /* vm_span.c */
 	uint64_t reserved_bytes, resident_pages, failed_faults;
-	struct span guards[STATIC_GUARDS]; /* boot stack guard pages outside the window */
+	struct vm_span guards[STATIC_GUARDS]; /* boot stack guard pages outside the window */
 	unsigned nguards;
 } vm = {.owner = UINT32_MAX};
 
@@ -83,131 +71,6 @@ static bool in_window(uintptr_t a, size_t size)
 static bool page_aligned(uintptr_t a, size_t size)
 {
 	return ((a | size) & (PAGE_SIZE - 1)) == 0;
-}
-
-/* ---- the span array ---- */
-
-/* Index of the first span that ends above a (== vm.n when none does). */
-static size_t find(uintptr_t a)
-{
-	size_t lo = 0, hi = vm.n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (vm.v[mid].end <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static struct span *span_at(uintptr_t a)
-{
-	size_t i = find(a);
-	return i < vm.n && vm.v[i].base <= a ? &vm.v[i] : NULL;
-}
-
-/* Room for `extra` more spans; false when the heap has none. */
-static bool room(size_t extra)
-{
-	if (vm.n + extra <= vm.cap)
-		return true;
-	size_t cap = vm.cap ? vm.cap * 2 : 32;
-	while (cap < vm.n + extra)
-		cap *= 2;
-	struct span *v = malloc(cap * sizeof(*v));
-	if (!v)
-		return false;
-	if (vm.n)
-		memcpy(v, vm.v, vm.n * sizeof(*v));
-	free(vm.v);
-	vm.v = v;
-	vm.cap = cap;
-	return true;
-}
-
-static void copy_name(char *dst, const char *src)
-{
-	size_t i = 0;
-	for (; src && src[i] && i + 1 < VM_NAME_MAX; i++)
-		dst[i] = src[i];
-	dst[i] = '\0';
-}
-
-static void insert_at(size_t i, const struct span *s)
-{
-	memmove(&vm.v[i + 1], &vm.v[i], (vm.n - i) * sizeof(*s));
-	vm.v[i] = *s;
-	vm.n++;
-}
-
-static void remove_at(size_t i, size_t count)
-{
-	memmove(&vm.v[i], &vm.v[i + count], (vm.n - i - count) * sizeof(vm.v[0]));
-	vm.n -= count;
-}
-
-/* Make a a span boundary (needs room for one more span). */
-static void split_at(uintptr_t a)
-{
-	size_t i = find(a);
-	if (i == vm.n || vm.v[i].base >= a)
-		return;
-	struct span upper = vm.v[i];
-	upper.base = a;
-	vm.v[i].end = a;
-	insert_at(i + 1, &upper);
-}
-
-static bool same_state(const struct span *a, const struct span *b)
-{
-	return a->end == b->base && a->kind == b->kind && a->prot == b->prot &&
-	       strcmp(a->name, b->name) == 0;
-}
-
-/* Merge equal neighbours among spans [lo - 1, hi]. */
-static void merge(size_t lo, size_t hi)
-{
-	size_t i = lo > 0 ? lo - 1 : 0;
-	while (i + 1 < vm.n && i <= hi) {
-		if (same_state(&vm.v[i], &vm.v[i + 1])) {
-			vm.v[i].end = vm.v[i + 1].end;
-			remove_at(i + 1, 1);
-			if (hi > 0)
-				hi--;
-		} else {
-			i++;
-		}
-	}
-}
-
-/*
- * Whether spans cover [a, e) without a gap, with kinds allowed by `kinds`
- * (a bit mask of 1 << enum span_kind).
- */
-static bool covered(uintptr_t a, uintptr_t e, unsigned kinds)
-{
-	for (size_t i = find(a); a < e; i++) {
-		if (i == vm.n || vm.v[i].base > a || !(kinds & (1u << vm.v[i].kind)))
-			return false;
-		a = vm.v[i].end;
-	}
-	return true;
-}
-
-/* Give [a, e) (covered by spans) one state: split at both ends, set, merge. */
-static void set_state(uintptr_t a, uintptr_t e, enum span_kind kind, unsigned prot,
-                      const char *name)
-{
-	split_at(a);
-	split_at(e);
-	size_t first = find(a), i = first;
-	for (; i < vm.n && vm.v[i].base < e; i++) {
-		vm.v[i].kind = (uint8_t)kind;
-		vm.v[i].prot = (uint8_t)prot;
-		copy_name(vm.v[i].name, name);
-	}
-	merge(first, i);
 }
 
 /* ---- pages ---- */
@@ -287,35 +150,36 @@ static void reprotect(uintptr_t a, uintptr_t e, unsigned prot)
 static uintptr_t place(size_t size, uintptr_t hint)
 {
 	if (hint && page_aligned(hint, 0) && in_window(hint, size)) {
-		size_t i = find(hint);
-		if (i == vm.n || vm.v[i].base >= hint + size)
+		size_t i = vm_spans_find(&vm.spans, hint);
+		if (i == vm.spans.n || vm.spans.v[i].base >= hint + size)
 			return hint;
 	}
 	uintptr_t a = ARCH_VM_BASE;
 	for (size_t i = 0;; i++) {
-		uintptr_t next = i < vm.n ? vm.v[i].base : ARCH_VM_END;
+		uintptr_t next = i < vm.spans.n ? vm.spans.v[i].base : ARCH_VM_END;
 		if (next >= a && next - a >= size)
 			return a;
-		if (i == vm.n)
+		if (i == vm.spans.n)
 			return 0;
-		a = vm.v[i].end + PAGE_SIZE;
+		a = vm.spans.v[i].end + PAGE_SIZE;
 	}
 }
 
 /* Reserve size bytes (near hint if it is free) as one span; 0 or -ENOMEM. */
-static int reserve_span(size_t size, uintptr_t hint, enum span_kind kind, unsigned prot,
+static int reserve_span(size_t size, uintptr_t hint, enum vm_span_kind kind, unsigned prot,
                         const char *name, uintptr_t *out)
 {
-	if (!room(1))
+	if (!vm_spans_room(&vm.spans, 1))
 		return -ENOMEM;
 	uintptr_t a = place(size, hint);
 	if (!a)
 		return -ENOMEM;
-	struct span s = {.base = a, .end = a + size, .kind = (uint8_t)kind, .prot = (uint8_t)prot};
-	copy_name(s.name, name);
-	size_t i = find(a);
-	insert_at(i, &s);
-	merge(i, i);
+	struct vm_span s = {
+	    .base = a, .end = a + size, .kind = (uint8_t)kind, .prot = (uint8_t)prot};
+	vm_span_name(s.name, name);
+	size_t i = vm_spans_find(&vm.spans, a);
+	vm_spans_insert(&vm.spans, i, &s);
+	vm_spans_merge(&vm.spans, i, i);
 	vm.reserved_bytes += size;
 	*out = a;
 	return 0;
@@ -329,14 +193,15 @@ static int reserve_span(size_t size, uintptr_t hint, enum span_kind kind, unsign
 static void release_range(uintptr_t a, uintptr_t e)
 {
 	drop_pages(a, e);
-	split_at(a);
-	split_at(e);
-	size_t i = find(a), j = i;
-	while (j < vm.n && vm.v[j].base < e)
+	vm_spans_split(&vm.spans, a);
+	vm_spans_split(&vm.spans, e);
+	size_t i = vm_spans_find(&vm.spans, a), j = i;
+	while (j < vm.spans.n && vm.spans.v[j].base < e)
 		j++;
-	remove_at(i, j - i);
+	vm_spans_remove(&vm.spans, i, j - i);
 	vm.reserved_bytes -= e - a;
-	drop_tables(i > 0 ? vm.v[i - 1].end : ARCH_VM_BASE, i < vm.n ? vm.v[i].base : ARCH_VM_END);
+	drop_tables(i > 0 ? vm.spans.v[i - 1].end : ARCH_VM_BASE,
+	            i < vm.spans.n ? vm.spans.v[i].base : ARCH_VM_END);
 }
 
 /* ---- the public calls (noos.h) ---- */
@@ -390,12 +255,12 @@ static int set_committed(void *addr, size_t size, int prot, unsigned kinds)
 	uintptr_t a = (uintptr_t)addr, e = a + size;
 	unsigned long f = vm_lock();
 	int err = 0;
-	if (!covered(a, e, kinds))
+	if (!vm_spans_cover(&vm.spans, a, e, kinds))
 		err = -EINVAL;
-	else if (!room(2))
+	else if (!vm_spans_room(&vm.spans, 2))
 		err = -ENOMEM;
 	else {
-		set_state(a, e, SPAN_COMMITTED, (unsigned)p, NULL);
+		vm_spans_set_state(&vm.spans, a, e, SPAN_COMMITTED, (unsigned)p, NULL);
 		reprotect(a, e, (unsigned)p);
 	}
 	vm_unlock(f);
@@ -414,12 +279,12 @@ int noos_vm_decommit(void *addr, size_t size)
 	uintptr_t a = (uintptr_t)addr, e = a + size;
 	unsigned long f = vm_lock();
 	int err = 0;
-	if (!covered(a, e, PUBLIC_KINDS))
+	if (!vm_spans_cover(&vm.spans, a, e, PUBLIC_KINDS))
 		err = -EINVAL;
-	else if (!room(2))
+	else if (!vm_spans_room(&vm.spans, 2))
 		err = -ENOMEM;
 	else {
-		set_state(a, e, SPAN_RESERVED, 0, NULL);
+		vm_spans_set_state(&vm.spans, a, e, SPAN_RESERVED, 0, NULL);
 		drop_pages(a, e);
 	}
 	vm_unlock(f);
@@ -438,9 +303,9 @@ int noos_vm_release(void *addr, size_t size)
 	uintptr_t a = (uintptr_t)addr, e = a + size;
 	unsigned long f = vm_lock();
 	int err = 0;
-	if (!covered(a, e, PUBLIC_KINDS))
+	if (!vm_spans_cover(&vm.spans, a, e, PUBLIC_KINDS))
 		err = -EINVAL;
-	else if (!room(2))
+	else if (!vm_spans_room(&vm.spans, 2))
 		err = -ENOMEM;
 	else
 		release_range(a, e);
@@ -462,10 +327,12 @@ int vm_stack_create(size_t size, const char *name, uintptr_t *base)
 {
 	unsigned long f = vm_lock();
 	uintptr_t g = 0;
-	int err = room(2) ? reserve_span(PAGE_SIZE + size, 0, SPAN_GUARD, 0, name, &g) : -ENOMEM;
+	int err = vm_spans_room(&vm.spans, 2)
+	              ? reserve_span(PAGE_SIZE + size, 0, SPAN_GUARD, 0, name, &g)
+	              : -ENOMEM;
 	if (!err) {
-		set_state(g + PAGE_SIZE, g + PAGE_SIZE + size, SPAN_STACK,
-		          ARCH_PROT_READ | ARCH_PROT_WRITE, name);
+		vm_spans_set_state(&vm.spans, g + PAGE_SIZE, g + PAGE_SIZE + size, SPAN_STACK,
+		                   ARCH_PROT_READ | ARCH_PROT_WRITE, name);
 		for (uintptr_t p = g + PAGE_SIZE; p < g + PAGE_SIZE + size && !err; p += PAGE_SIZE)
 			err = populate(p, ARCH_PROT_READ | ARCH_PROT_WRITE);
 		if (err)
@@ -480,10 +347,10 @@ int vm_stack_create(size_t size, const char *name, uintptr_t *base)
 int vm_stack_destroy(uintptr_t top)
 {
 	unsigned long f = vm_lock();
-	struct span *s = span_at(top - 1);
+	struct vm_span *s = vm_spans_at(&vm.spans, top - 1);
 	int err = -EINVAL;
 	if (s && s->kind == SPAN_STACK && s->end == top) {
-		struct span *g = span_at(s->base - PAGE_SIZE);
+		struct vm_span *g = vm_spans_at(&vm.spans, s->base - PAGE_SIZE);
 		if (g && g->kind == SPAN_GUARD && g->end == s->base) {
 			release_range(g->base, top);
 			err = 0;
@@ -498,9 +365,9 @@ void vm_guard_static(uintptr_t page, const char *name)
 {
 	if (vm.nguards == STATIC_GUARDS)
 		return;
-	struct span *g = &vm.guards[vm.nguards++];
-	*g = (struct span){.base = page, .end = page + PAGE_SIZE, .kind = SPAN_GUARD};
-	copy_name(g->name, name);
+	struct vm_span *g = &vm.guards[vm.nguards++];
+	*g = (struct vm_span){.base = page, .end = page + PAGE_SIZE, .kind = SPAN_GUARD};
+	vm_span_name(g->name, name);
 }
 
 /* ---- page faults (arch.h) ---- */
@@ -522,7 +389,7 @@ bool vm_fault(uintptr_t addr, unsigned fault)
 		return false; /* a fault inside vm.c itself: report it rather than deadlock */
 	uintptr_t page = addr & ~(PAGE_SIZE - 1);
 	unsigned long f = vm_lock();
-	struct span *s = span_at(addr);
+	struct vm_span *s = vm_spans_at(&vm.spans, addr);
 	bool ok =
 	    s && (s->kind == SPAN_COMMITTED || s->kind == SPAN_STACK) && allows(s->prot, fault);
 	unsigned prot = ok ? s->prot : 0, now;
@@ -543,7 +410,7 @@ bool vm_fault(uintptr_t addr, unsigned fault)
 }
 
 /* What a span in the window says about a fault in it. */
-static void describe_span(const struct span *s, uintptr_t addr, unsigned fault, char *buf,
+static void describe_span(const struct vm_span *s, uintptr_t addr, unsigned fault, char *buf,
                           size_t len)
 {
 	if (!s) {
@@ -607,7 +474,7 @@ bool vm_describe(uintptr_t addr, unsigned fault, char *buf, size_t len)
 		snprintf(buf, len, "in the virtual memory window (busy: no details)");
 		return false;
 	}
-	const struct span *s = span_at(addr);
+	const struct vm_span *s = vm_spans_at(&vm.spans, addr);
 	describe_span(s, addr, fault, buf, len);
 	bool overflow = s && s->kind == SPAN_GUARD;
 	spin_unlock(&vm.lock);
@@ -637,6 +504,6 @@ void vm_stats(struct noos_mem_stats *st)
 	unsigned long f = vm_lock();
 	st->vm_reserved_bytes = vm.reserved_bytes;
 	st->vm_resident_pages = vm.resident_pages;
-	st->vm_spans = vm.n;
+	st->vm_spans = vm.spans.n;
 	vm_unlock(f);
 }

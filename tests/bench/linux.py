@@ -4,7 +4,7 @@ Debian's cloud kernel (linux-image-cloud-amd64, linux-image-cloud-arm64) booted
 with -kernel, and an initramfs of busybox-static with a small /init that does
 the same job as the noos image it is compared with. Nothing is installed on the
 host: `apt-get download` fetches the .debs into the cache directory (under
-build/, never committed), `dpkg-deb --fsys-tarfile` gives the two files we
+build/, never committed), `dpkg-deb --fsys-tarfile` gives the files we
 need (the kernel from /boot, /bin/busybox), and the initramfs is written here
 as a plain newc cpio archive (the kernel's "initramfs buffer format",
 Documentation/driver-api/early-userspace/buffer-format.rst), uncompressed, so
@@ -243,22 +243,29 @@ def _has_deb(dest, pkg, version):
 
 # ---------------------------------------------------------------- extract
 
-def extract_member(deb, pattern, out):
-    """Copy the one file of deb's data whose path matches pattern to out (dpkg-deb, tarfile)."""
+@contextlib.contextmanager
+def deb_data(deb):
+    """deb's data archive, streamed (dpkg-deb --fsys-tarfile, tarfile)."""
     proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
-    found = None
     try:
         with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-            for m in tar:
-                if m.isfile() and re.fullmatch(pattern, m.name):
-                    with tar.extractfile(m) as src, open(out, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-                    found = m.name
-                    break
+            yield tar
     finally:
         proc.stdout.close()
         proc.kill()
         proc.wait()
+
+
+def extract_member(deb, pattern, out):
+    """Copy the one file of deb's data whose path matches pattern to out."""
+    found = None
+    with deb_data(deb) as tar:
+        for m in tar:
+            if m.isfile() and re.fullmatch(pattern, m.name):
+                with tar.extractfile(m) as src, open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                found = m.name
+                break
     if not found:
         raise Unavailable(f"{os.path.basename(deb)} has no file matching {pattern}")
     return found
@@ -268,18 +275,12 @@ def extract_modules(deb):
     """[(file name, bytes)] of MODULES that deb has, in MODULES' order (one
     that is built into the kernel is simply absent)."""
     want = {m: None for m in MODULES}
-    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
-    try:
-        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-            for m in tar:
-                rel = re.sub(r"^\./lib/modules/[^/]+/kernel/", "", m.name)
-                if m.isfile() and rel in want:
-                    with tar.extractfile(m) as f:
-                        want[rel] = f.read()
-    finally:
-        proc.stdout.close()
-        proc.kill()
-        proc.wait()
+    with deb_data(deb) as tar:
+        for m in tar:
+            rel = re.sub(r"^\./lib/modules/[^/]+/kernel/", "", m.name)
+            if m.isfile() and rel in want:
+                with tar.extractfile(m) as f:
+                    want[rel] = f.read()
     if not want["drivers/net/virtio_net.ko"]:
         raise Unavailable(f"{os.path.basename(deb)} has no virtio_net.ko")
     return [(os.path.basename(m), d) for m, d in want.items() if d]
@@ -291,22 +292,16 @@ def deb_files(deb, names):
     symlink (Debian's libraries are links to versioned files) is followed
     within the package."""
     links, data = {}, {}
-    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
-    try:
-        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-            for m in tar:
-                path = os.path.normpath(m.name.lstrip("."))
-                if not re.fullmatch(r"(/usr)?/(s?bin|lib|lib64)(/[^/]+)?/[^/]+", path):
-                    continue
-                if m.issym():
-                    links[path] = os.path.normpath(os.path.join(os.path.dirname(path), m.linkname))
-                elif m.isfile():
-                    with tar.extractfile(m) as f:
-                        data[path] = f.read()
-    finally:
-        proc.stdout.close()
-        proc.kill()
-        proc.wait()
+    with deb_data(deb) as tar:
+        for m in tar:
+            path = os.path.normpath(m.name.lstrip("."))
+            if not re.fullmatch(r"(/usr)?/(s?bin|lib|lib64)(/[^/]+)?/[^/]+", path):
+                continue
+            if m.issym():
+                links[path] = os.path.normpath(os.path.join(os.path.dirname(path), m.linkname))
+            elif m.isfile():
+                with tar.extractfile(m) as f:
+                    data[path] = f.read()
     out = {}
     for path in list(links) + list(data):
         if os.path.basename(path) in names and os.path.basename(path) not in out:

@@ -78,6 +78,17 @@ def parse_wrk(out):
     return float(rps.group(1)), wrk_seconds(p99.group(1)), int(bad.group(1)) if bad else 0
 
 
+def bounded(argv, timeout, what):
+    """Run argv for at most timeout seconds; its stdout, or NetFailed."""
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise NetFailed(f"{what} did not finish within {timeout} s") from None
+    if p.returncode != 0:
+        raise NetFailed(f"{what} failed ({p.returncode}): {(p.stderr or p.stdout).strip()[-300:]}")
+    return p.stdout
+
+
 def wrk(port, seconds, connections, close=False, path="/"):
     """One bounded wrk run (one thread) against 127.0.0.1:port; (req/s, p99 s)."""
     if not shutil.which("wrk"):
@@ -86,13 +97,7 @@ def wrk(port, seconds, connections, close=False, path="/"):
     if close:
         argv += ["-H", "Connection: close"]
     argv.append(f"http://127.0.0.1:{port}{path}")
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
-    except subprocess.TimeoutExpired:
-        raise NetFailed(f"wrk did not finish within {seconds + 30} s") from None
-    if p.returncode != 0:
-        raise NetFailed(f"wrk failed ({p.returncode}): {p.stderr.strip()[-300:]}")
-    rps, p99, bad = parse_wrk(p.stdout)
+    rps, p99, bad = parse_wrk(bounded(argv, seconds + 30, "wrk"))
     if bad or rps <= 0:
         raise NetFailed(f"wrk: {bad} non-2xx responses, {rps} req/s")
     return rps, p99
@@ -211,13 +216,7 @@ def iperf_send(addr, port, seconds, prefix=()):
     """MB/s host -> guest: one `iperf -c` for `seconds`, bounded; the rate
     its summary reports (bytes written over the test's time)."""
     argv = iperf_argv(prefix, "-c", addr, "-p", port, "-t", seconds)
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
-    except subprocess.TimeoutExpired:
-        raise NetFailed(f"iperf -c did not finish within {seconds + 30} s") from None
-    if p.returncode != 0:
-        raise NetFailed(f"iperf -c failed ({p.returncode}): {(p.stderr or p.stdout).strip()[-300:]}")
-    return iperf_total(parse_iperf_csv(p.stdout))
+    return iperf_total(parse_iperf_csv(bounded(argv, seconds + 30, "iperf -c")))
 
 
 def answers(port, path="/", timeout=10.0):

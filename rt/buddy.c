@@ -8,11 +8,20 @@
  * Addresses are plain addresses in the caller's address space: the kernel
  * passes its directly mapped RAM, host tests pass an arena of their own.
  *
- * Metadata: 4 bytes per page (struct page) in one array covering the span
- * from the lowest to the highest managed address, holes included, carved
- * from the managed memory itself. Free lists are intrusive: the links live in
- * the first bytes of each free block, which is why only mapped memory may be
- * given to buddy_init().
+ * Metadata: 12 bytes per page (struct page) in one array, the page map,
+ * covering the span from the lowest to the highest managed address, holes
+ * included, carved from the managed memory itself. The free lists live in the
+ * page map too (page numbers, not pointers into the blocks), so the allocator
+ * never reads or writes a free block: memory is first touched by whoever is
+ * handed it. That matters at boot, where every first touch of a guest page
+ * can cost the VMM a host page fault (under QEMU TCG, the zeroing of a 2 MiB
+ * huge page): buddy_init() touches its own metadata only, and not all of that.
+ *
+ * The page map is zeroed lazily, MAP_CHUNK entries at a time, the first time
+ * an entry of a chunk is written; a bitmap says which chunks are. An entry in
+ * a chunk never written reads as zero (PG_NONE, no owner), which is what
+ * zeroing it would have written. Boot then zeroes a chunk per initial free
+ * block instead of a page map sized by all of RAM.
  *
  * Debug mode (buddy_init(.., debug = true)) fills freed blocks with a poison
  * pattern and checks it when they are handed out again, so a write after free
@@ -40,15 +49,15 @@ enum page_state {
 
 /* What the allocator knows about one 4 KiB page. Guarded by buddy.lock, except owner. */
 struct page {
-	uint8_t order;  /* first page of a block: its order */
-	uint8_t state;  /* enum page_state, | PG_POISONED */
-	uint16_t owner; /* set by whoever allocated the block (the heap); 0 after buddy_alloc */
+	uint32_t next, prev; /* PG_FREE: the free list of its order, page numbers or PAGE_NIL */
+	uint8_t order;       /* first page of a block: its order */
+	uint8_t state;       /* enum page_state, | PG_POISONED */
+	uint16_t owner;      /* set by the block's allocator (the heap); 0 after buddy_alloc */
 };
+#define PAGE_NIL UINT32_MAX /* end of a free list; page numbers stay below (span_ok) */
 
-/* The head of every free block: a circular doubly linked list per order. */
-struct free_block {
-	struct free_block *next, *prev;
-};
+/* Page map entries zeroed at a time (3 KiB of page map, 1 MiB of memory). */
+#define MAP_CHUNK 256
 
 struct buddy {
 	struct spinlock lock; /* guards everything below and page state/order */
@@ -57,11 +66,12 @@ struct buddy {
 	struct page *pages;
 	struct mem_range *ranges; /* what is managed: sorted, disjoint (for checks only) */
 	unsigned nranges;
-	struct free_block free[BUDDY_ORDERS]; /* list sentinels */
-	uint64_t nfree[BUDDY_ORDERS];         /* free blocks per order */
-	uint64_t nused[BUDDY_ORDERS];         /* allocated blocks per order */
+	uint64_t *map_ready;              /* bit per MAP_CHUNK entries of pages[]: zeroed */
+	uint32_t free_head[BUDDY_ORDERS]; /* first page of each order's free list, or PAGE_NIL */
+	uint64_t nfree[BUDDY_ORDERS];     /* free blocks per order */
+	uint64_t nused[BUDDY_ORDERS];     /* allocated blocks per order */
 	uint64_t total_pages, free_pages, failed;
-	size_t meta_bytes; /* this struct, ranges[] and pages[] */
+	size_t meta_bytes; /* this struct, ranges[], map_ready[] and pages[] */
 };
 
 static size_t block_bytes(unsigned order)
@@ -69,9 +79,43 @@ static size_t block_bytes(unsigned order)
 	return PAGE_SIZE << order;
 }
 
+/* The page number of a: its index in pages[]. */
+static uint32_t pfn(const struct buddy *b, uintptr_t a)
+{
+	return (uint32_t)((a - b->base) >> PAGE_SHIFT);
+}
+
+static uintptr_t pfn_addr(const struct buddy *b, uint32_t i)
+{
+	return b->base + ((uintptr_t)i << PAGE_SHIFT);
+}
+
+/* Whether the chunk of page map entry i was zeroed (acquire: buddy_owner takes no lock). */
+static bool map_ready(const struct buddy *b, uint32_t i)
+{
+	uint32_t c = i / MAP_CHUNK;
+	return (__atomic_load_n(&b->map_ready[c / 64], __ATOMIC_ACQUIRE) >> (c % 64)) & 1;
+}
+
+/* The entry of the page holding a, for reading: one in a chunk never written reads as zero. */
+static const struct page *page_get(const struct buddy *b, uintptr_t a)
+{
+	static const struct page never_written;
+	uint32_t i = pfn(b, a);
+	return map_ready(b, i) ? &b->pages[i] : &never_written;
+}
+
+/* The entry of the page holding a, for writing (b->lock held): its chunk is zeroed first. */
 static struct page *page_of(struct buddy *b, uintptr_t a)
 {
-	return &b->pages[(a - b->base) >> PAGE_SHIFT];
+	uint32_t i = pfn(b, a), c = i / MAP_CHUNK;
+	if (!map_ready(b, i)) {
+		uint64_t *w = (uint64_t *)&b->pages[c * MAP_CHUNK];
+		for (size_t k = 0; k < MAP_CHUNK * sizeof(struct page) / sizeof(*w); k++)
+			w[k] = 0; /* word stores: rt's memset goes byte by byte */
+		__atomic_fetch_or(&b->map_ready[c / 64], 1ull << (c % 64), __ATOMIC_RELEASE);
+	}
+	return &b->pages[i];
 }
 
 /* Whether pages[] describes a: cheap, for the hot paths. Holes are in the span. */
@@ -105,49 +149,61 @@ static bool in_ranges(const struct buddy *b, uintptr_t a)
 
 /* ---- free lists ---- */
 
+/* Push the free block a on its order's list: only the page map is written, never the block. */
 static void free_push(struct buddy *b, uintptr_t a, unsigned order, uint8_t poisoned)
 {
-	struct free_block *f = (struct free_block *)a, *head = &b->free[order];
-	f->next = head->next;
-	f->prev = head;
-	head->next->prev = f;
-	head->next = f;
 	struct page *p = page_of(b, a);
+	uint32_t i = pfn(b, a), first = b->free_head[order];
+	p->next = first;
+	p->prev = PAGE_NIL;
+	if (first != PAGE_NIL)
+		b->pages[first].prev = i; /* a free head: its chunk is zeroed */
+	b->free_head[order] = i;
 	p->state = PG_FREE | poisoned;
 	p->order = order;
 	b->nfree[order]++;
 }
 
-/* A list link is a list sentinel or a page-aligned managed address. */
-static bool link_ok(const struct buddy *b, const struct free_block *l)
+/* The link from i's neighbour back to i: the neighbour's entry, or the list head. */
+static uint32_t *link_to(struct buddy *b, uint32_t neighbour, unsigned order, bool prev)
 {
-	return (l >= b->free && l < b->free + BUDDY_ORDERS) ||
-	       (in_span(b, (uintptr_t)l) && ((uintptr_t)l & (PAGE_SIZE - 1)) == 0);
+	if (neighbour == PAGE_NIL)
+		return prev ? &b->free_head[order] : NULL;
+	return prev ? &b->pages[neighbour].next : &b->pages[neighbour].prev;
 }
 
-/* Unlink a free block; the links are checked since a write after free lands there first. */
+static bool link_ok(const struct buddy *b, uint32_t l)
+{
+	return l == PAGE_NIL || l < pfn(b, b->end);
+}
+
+/* Unlink a free block; the links are checked, a stray write into the page map lands there. */
 static void free_unlink(struct buddy *b, uintptr_t a, unsigned order)
 {
-	struct free_block *f = (struct free_block *)a;
-	if (!link_ok(b, f->next) || !link_ok(b, f->prev) || f->next->prev != f ||
-	    f->prev->next != f)
-		buddy_panic(b,
-		            "page allocator: free list of order %u corrupted at %p "
-		            "(written after it was freed?)",
-		            order, (void *)f);
-	f->prev->next = f->next;
-	f->next->prev = f->prev;
+	uint32_t i = pfn(b, a);
+	struct page *p = &b->pages[i];
+	uint32_t *from_prev = NULL, *from_next = NULL;
+	if (link_ok(b, p->next) && link_ok(b, p->prev)) {
+		from_prev = link_to(b, p->prev, order, true);
+		from_next = link_to(b, p->next, order, false);
+	}
+	if (!from_prev || *from_prev != i || (from_next && *from_next != i))
+		buddy_panic(b, "page allocator: free list of order %u corrupted at %p", order,
+		            (void *)a);
+	*from_prev = p->next;
+	if (from_next)
+		*from_next = p->prev;
 	b->nfree[order]--;
 }
 
 /* ---- poison (debug mode) ---- */
 
-/* A free block's first bytes hold its list links; everything else holds the poison. */
+/* A poisoned free block holds the poison in every byte (its list links are in the page map). */
 static void poison_check(uintptr_t a, unsigned order)
 {
 	const uint64_t *w = (const uint64_t *)a;
 	size_t words = block_bytes(order) / sizeof(*w);
-	for (size_t i = sizeof(struct free_block) / sizeof(*w); i < words; i++)
+	for (size_t i = 0; i < words; i++)
 		if (w[i] != BUDDY_POISON_WORD)
 			panic("page allocator: use after free: the free block %p (order %u) "
 			      "was written at +%#lx after it was freed",
@@ -160,12 +216,12 @@ static void poison_check(uintptr_t a, unsigned order)
 static uintptr_t take_block(struct buddy *b, unsigned order, uint8_t *poisoned)
 {
 	unsigned k = order;
-	while (k < BUDDY_ORDERS && b->free[k].next == &b->free[k])
+	while (k < BUDDY_ORDERS && b->free_head[k] == PAGE_NIL)
 		k++;
 	if (k == BUDDY_ORDERS)
 		return 0;
-	uintptr_t a = (uintptr_t)b->free[k].next;
-	*poisoned = page_of(b, a)->state & PG_POISONED;
+	uintptr_t a = pfn_addr(b, b->free_head[k]);
+	*poisoned = page_get(b, a)->state & PG_POISONED;
 	free_unlink(b, a, k);
 	while (k > order) {
 		k--;
@@ -214,7 +270,7 @@ static unsigned used_order(struct buddy *b, uintptr_t a)
 		buddy_panic(b, "page allocator: free of %p: not page-aligned", (void *)a);
 	if (!in_ranges(b, a))
 		buddy_panic(b, "page allocator: free of %p: not memory it manages", (void *)a);
-	struct page *p = page_of(b, a);
+	const struct page *p = page_get(b, a);
 	switch (p->state & PG_STATE) {
 	case PG_USED:
 		return p->order;
@@ -233,15 +289,12 @@ static void merge_and_push(struct buddy *b, uintptr_t a, unsigned order, uint8_t
 		uintptr_t buddy = a ^ block_bytes(order);
 		if (!in_span(b, buddy))
 			break;
-		struct page *bp = page_of(b, buddy);
+		const struct page *bp = page_get(b, buddy);
 		if ((bp->state & PG_STATE) != PG_FREE || bp->order != order)
 			break;
 		free_unlink(b, buddy, order);
 		poisoned &= bp->state;
-		uintptr_t upper = a > buddy ? a : buddy;
-		page_of(b, upper)->state = PG_NONE;
-		if (poisoned) /* its links are now in the middle of the merged block */
-			memset((void *)upper, BUDDY_POISON, sizeof(struct free_block));
+		page_of(b, a > buddy ? a : buddy)->state = PG_NONE;
 		a = a < buddy ? a : buddy;
 		order++;
 	}
@@ -296,24 +349,28 @@ static bool ranges_ok(const struct mem_range *r, unsigned n)
 	return true;
 }
 
-/* Metadata: struct buddy, then ranges[n], then pages[] for the span, in whole pages. */
-static size_t meta_size(unsigned n, uintptr_t base, uintptr_t end)
+/* Page map chunks of a span, rounded up: the last one may reach past the span's end. */
+static size_t map_chunks(uintptr_t base, uintptr_t end)
 {
-	size_t bytes = sizeof(struct buddy) + n * sizeof(struct mem_range) +
-	               ((end - base) >> PAGE_SHIFT) * sizeof(struct page);
-	return (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	return (((end - base) >> PAGE_SHIFT) + MAP_CHUNK - 1) / MAP_CHUNK;
+}
+
+/* The bytes of the map_ready bitmap. */
+static size_t ready_bytes(uintptr_t base, uintptr_t end)
+{
+	return (map_chunks(base, end) + 63) / 64 * sizeof(uint64_t);
 }
 
 /*
- * Zero the page map (all PG_NONE) with word stores: it covers all of RAM, and
- * this runs at every boot (rt's memset goes byte by byte).
+ * Metadata: struct buddy, ranges[n], the map_ready bitmap, then pages[] for
+ * whole chunks of the span, in whole pages.
  */
-static void zero_words(void *p, size_t bytes)
+static size_t meta_size(unsigned n, uintptr_t base, uintptr_t end)
 {
-	uint64_t *w = p;
-	for (size_t i = 0; i < bytes / sizeof(*w); i++)
-		w[i] = 0;
-	memset((char *)p + bytes / sizeof(*w) * sizeof(*w), 0, bytes % sizeof(*w));
+	size_t bytes = sizeof(struct buddy) + n * sizeof(struct mem_range) +
+	               ready_bytes(base, end) +
+	               map_chunks(base, end) * MAP_CHUNK * sizeof(struct page);
+	return (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 }
 
 static struct buddy *build(const struct mem_range *r, unsigned n, unsigned at, size_t meta,
@@ -325,11 +382,12 @@ static struct buddy *build(const struct mem_range *r, unsigned n, unsigned at, s
 	b->base = r[0].base;
 	b->end = r[n - 1].base + r[n - 1].size;
 	b->ranges = (struct mem_range *)(b + 1);
-	b->pages = (struct page *)(b->ranges + n);
+	b->map_ready = (uint64_t *)(b->ranges + n);
+	b->pages = (struct page *)((char *)b->map_ready + ready_bytes(b->base, b->end));
 	b->meta_bytes = meta;
-	zero_words(b->pages, ((b->end - b->base) >> PAGE_SHIFT) * sizeof(struct page));
+	memset(b->map_ready, 0, ready_bytes(b->base, b->end)); /* pages[] is zeroed as it is used */
 	for (unsigned k = 0; k < BUDDY_ORDERS; k++)
-		b->free[k].next = b->free[k].prev = &b->free[k];
+		b->free_head[k] = PAGE_NIL;
 	for (unsigned i = 0; i < n; i++) {
 		uintptr_t s = r[i].base + (i == at ? meta : 0), e = r[i].base + r[i].size;
 		if (s < e) {
@@ -340,10 +398,17 @@ static struct buddy *build(const struct mem_range *r, unsigned n, unsigned at, s
 	return b;
 }
 
+/* Page numbers of the span, page map chunks included, fit a uint32_t below PAGE_NIL. */
+static bool span_ok(uintptr_t base, uintptr_t end)
+{
+	return map_chunks(base, end) < PAGE_NIL / MAP_CHUNK;
+}
+
 /*
  * Manage the given ranges. The allocator's own metadata is carved from the
  * first range large enough to hold it; when none is (a sparse map whose span
- * is huge), the highest ranges are left out until it fits. Returns NULL when
+ * is huge), or the span has more pages than a page number counts, the
+ * highest ranges are left out until it fits. Returns NULL when
  * the ranges are malformed or nothing fits.
  */
 struct buddy *buddy_init(const struct mem_range *ranges, unsigned n, bool debug)
@@ -353,7 +418,10 @@ struct buddy *buddy_init(const struct mem_range *ranges, unsigned n, bool debug)
 	if (n > 0 && ranges[0].base == 0) /* address 0 is NULL: never hand it out */
 		return NULL;
 	for (; n > 0; n--) {
-		size_t meta = meta_size(n, ranges[0].base, ranges[n - 1].base + ranges[n - 1].size);
+		uintptr_t end = ranges[n - 1].base + ranges[n - 1].size;
+		if (!span_ok(ranges[0].base, end))
+			continue;
+		size_t meta = meta_size(n, ranges[0].base, end);
 		for (unsigned i = 0; i < n; i++)
 			if (ranges[i].size >= meta)
 				return build(ranges, n, i, meta, debug);
@@ -369,7 +437,7 @@ int buddy_block_order(struct buddy *b, const void *p)
 	uintptr_t a = (uintptr_t)p;
 	if ((a & (PAGE_SIZE - 1)) || !in_span(b, a))
 		return -1;
-	const struct page *pg = page_of(b, a);
+	const struct page *pg = page_get(b, a);
 	return (pg->state & PG_STATE) == PG_USED ? pg->order : -1;
 }
 
@@ -380,7 +448,7 @@ int buddy_block_order(struct buddy *b, const void *p)
 unsigned buddy_owner(struct buddy *b, const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	return in_span(b, a) ? page_of(b, a)->owner : 0;
+	return in_span(b, a) ? page_get(b, a)->owner : 0;
 }
 
 void buddy_set_owner(struct buddy *b, const void *p, unsigned owner)
@@ -388,7 +456,12 @@ void buddy_set_owner(struct buddy *b, const void *p, unsigned owner)
 	uintptr_t a = (uintptr_t)p;
 	if (!in_ranges(b, a))
 		panic("page allocator: owner tag for %p, which it does not manage", p);
-	page_of(b, a)->owner = (uint16_t)owner;
+	if (!map_ready(b, pfn(b, a))) { /* zeroing a chunk is b->lock's business */
+		spin_lock(&b->lock);
+		page_of(b, a);
+		spin_unlock(&b->lock);
+	}
+	b->pages[pfn(b, a)].owner = (uint16_t)owner;
 }
 
 /* ---- statistics and self-check ---- */
@@ -416,12 +489,12 @@ static const char *check_lists(struct buddy *b, uint64_t *free_pages)
 {
 	for (unsigned k = 0; k < BUDDY_ORDERS; k++) {
 		uint64_t n = 0;
-		for (struct free_block *f = b->free[k].next; f != &b->free[k]; f = f->next, n++) {
-			uintptr_t a = (uintptr_t)f;
-			if (!in_ranges(b, a) || (a & (block_bytes(k) - 1)))
+		for (uint32_t i = b->free_head[k]; i != PAGE_NIL; i = b->pages[i].next, n++) {
+			uintptr_t a = pfn_addr(b, i);
+			if (!link_ok(b, i) || !in_ranges(b, a) || (a & (block_bytes(k) - 1)))
 				return "free list entry outside the span or misaligned";
-			if ((page_of(b, a)->state & PG_STATE) != PG_FREE ||
-			    page_of(b, a)->order != k)
+			if ((page_get(b, a)->state & PG_STATE) != PG_FREE ||
+			    page_get(b, a)->order != k)
 				return "free list entry is not a free block of that order";
 			if (n > b->total_pages)
 				return "free list loops";
@@ -437,7 +510,7 @@ static const char *check_lists(struct buddy *b, uint64_t *free_pages)
 static const char *check_block(struct buddy *b, uintptr_t a, uintptr_t range_end,
                                uint64_t used[BUDDY_ORDERS])
 {
-	const struct page *p = page_of(b, a);
+	const struct page *p = page_get(b, a);
 	unsigned st = p->state & PG_STATE;
 	if (st == PG_NONE)
 		return "managed memory that belongs to no block";
@@ -445,12 +518,12 @@ static const char *check_block(struct buddy *b, uintptr_t a, uintptr_t range_end
 	    range_end - a < block_bytes(p->order))
 		return "a block with a bad order or alignment";
 	for (uintptr_t t = a + PAGE_SIZE; t < a + block_bytes(p->order); t += PAGE_SIZE)
-		if ((page_of(b, t)->state & PG_STATE) != PG_NONE)
+		if ((page_get(b, t)->state & PG_STATE) != PG_NONE)
 			return "a block head inside another block";
 	uintptr_t buddy = a ^ block_bytes(p->order);
 	if (st == PG_FREE && p->order < BUDDY_MAX_ORDER && in_span(b, buddy) &&
-	    (page_of(b, buddy)->state & PG_STATE) == PG_FREE &&
-	    page_of(b, buddy)->order == p->order)
+	    (page_get(b, buddy)->state & PG_STATE) == PG_FREE &&
+	    page_get(b, buddy)->order == p->order)
 		return "two free buddies not merged";
 	if (st == PG_USED)
 		used[p->order]++;
@@ -464,9 +537,9 @@ static const char *check_pages(struct buddy *b, uint64_t used[BUDDY_ORDERS])
 	for (unsigned i = 0; i < b->nranges; i++) {
 		uintptr_t s = b->ranges[i].base, e = s + b->ranges[i].size;
 		for (uintptr_t a = prev_end; a < s; a += PAGE_SIZE)
-			if ((page_of(b, a)->state & PG_STATE) != PG_NONE)
+			if ((page_get(b, a)->state & PG_STATE) != PG_NONE)
 				return "a block head outside the managed ranges";
-		for (uintptr_t a = s; a < e; a += block_bytes(page_of(b, a)->order)) {
+		for (uintptr_t a = s; a < e; a += block_bytes(page_get(b, a)->order)) {
 			const char *err = check_block(b, a, e, used);
 			if (err)
 				return err;

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "check.h"
 #include "noos.h"
@@ -87,8 +88,8 @@ static void test_initial_blocks(void)
 	CHECK(initial.free_pages == pages && initial.total_pages == pages);
 	for (unsigned k = 0; k < NOOS_MEM_ORDERS; k++)
 		CHECK(initial.used_blocks[k] == 0);
-	/* 4 bytes of page map per page of the span, and the allocator's own struct. */
-	CHECK(buddy_meta_bytes(b) <= ARENA_BYTES / PAGE_SIZE * 4 + 2 * PAGE_SIZE);
+	/* 12 bytes of page map per page of the span, and the allocator's own struct. */
+	CHECK(buddy_meta_bytes(b) <= ARENA_BYTES / PAGE_SIZE * 12 + 2 * PAGE_SIZE);
 }
 
 static void model_mark(struct live *l, uint8_t v)
@@ -273,8 +274,8 @@ static void test_owner(void)
 static struct buddy *small_buddy(uintptr_t *block)
 {
 	uintptr_t a = ((uintptr_t)arena + (1 << 20)) & ~((uintptr_t)(1 << 20) - 1);
-	struct mem_range r[2] = {{a, PAGE_SIZE}, {a + (2 << 20), 16 * PAGE_SIZE}};
-	*block = a + (2 << 20);
+	struct mem_range r[2] = {{a, PAGE_SIZE}, {a + (64 << 10), 16 * PAGE_SIZE}};
+	*block = a + (64 << 10);
 	return buddy_init(r, 2, true); /* the first range holds just the metadata */
 }
 
@@ -294,8 +295,14 @@ static void test_use_after_free(void)
 	buddy_free(t, p);
 	buddy_free(t, q);
 	CHECK(buddy_check(t) == NULL);
-	memset((void *)blk, 0, 16); /* smash the free list links of the free block */
-	EXPECT_PANIC(buddy_alloc(t, 0), "corrupted");
+	memset((void *)blk, 0, 16); /* where free list links would be, in a block never poisoned */
+	CHECK(buddy_check(t) == NULL); /* the links are in the page map: the lists are whole */
+
+	/* A poisoned block is checked from its first byte: no links hide a write there. */
+	t = small_buddy(&blk);
+	buddy_free(t, buddy_alloc(t, 4));
+	*(volatile uint8_t *)blk = 0;
+	EXPECT_PANIC(buddy_alloc(t, 4), "use after free");
 
 	/* The halves split off a poisoned block are checked too. */
 	t = small_buddy(&blk);
@@ -314,6 +321,54 @@ static void test_use_after_free(void)
 	CHECK(p != NULL && buddy_check(t) == NULL);
 }
 
+/* Resident pages of [p, p + bytes), page-aligned p. */
+static size_t resident_pages(void *p, size_t bytes)
+{
+	static unsigned char vec[(4ul << 20) / PAGE_SIZE];
+	size_t n = bytes / PAGE_SIZE, count = 0;
+	CHECK(n <= sizeof(vec) && mincore(p, bytes, vec) == 0);
+	for (size_t i = 0; i < n && i < sizeof(vec); i++)
+		count += vec[i] & 1;
+	return count;
+}
+
+/*
+ * Boot touches only what it needs: the allocator never reads or writes free
+ * memory (it is mapped PROT_NONE here, so a touch is a crash), and of its
+ * page map it zeroes a few chunks, not one entry per page of the span.
+ */
+static void test_untouched(void)
+{
+	const size_t span = 1ul << 30, meta_room = 4ul << 20;
+	uint8_t *m =
+	    mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	CHECK(mprotect(m, meta_room, PROT_READ | PROT_WRITE) == 0);
+	struct mem_range r[2] = {
+	    {(uintptr_t)m, meta_room},
+	    {(uintptr_t)m + meta_room + PAGE_SIZE, span - meta_room - PAGE_SIZE}};
+	struct buddy *t = buddy_init(r, 2, false);
+	CHECK(t != NULL && buddy_meta_bytes(t) > (span >> PAGE_SHIFT) * 8);
+	if (!t)
+		return;
+	/* A page map for 1 GiB is 3 MiB; boot wrote a chunk per initial free block. */
+	CHECK(resident_pages(m, meta_room) < 64);
+	void *p[BUDDY_ORDERS];
+	for (unsigned k = 0; k < BUDDY_ORDERS; k++)
+		p[k] = buddy_alloc(t, k); /* splits, pushes halves: all in the page map */
+	CHECK(buddy_check(t) == NULL);
+	for (unsigned k = 0; k < BUDDY_ORDERS; k++)
+		if (p[k])
+			buddy_free(t, p[k]);
+	struct noos_mem_stats st = {0};
+	buddy_stats(t, &st);
+	CHECK(st.free_pages == st.total_pages && buddy_check(t) == NULL);
+	CHECK(resident_pages(m, meta_room) < 256);
+	munmap(m, span);
+}
+
 int main(void)
 {
 	srand(1);
@@ -326,6 +381,7 @@ int main(void)
 	test_detections();
 	test_owner();
 	test_use_after_free();
+	test_untouched();
 	free(arena);
 	return check_report("buddy");
 }

@@ -94,12 +94,14 @@ static inline void mmio_write32(uintptr_t addr, uint32_t v)
 
 /* dtb.c: read-only helpers over libfdt; every one tolerates a malformed tree. */
 int dtb_validate(const void *fdt, const char **why);
+int dtb_check_blob(const void *fdt, size_t avail, const char **why);
 int dtb_reg(const void *fdt, int node, int index, uint64_t *base, uint64_t *size);
 int dtb_reg_parent(const void *fdt, int node, int parent, int index, uint64_t *base,
                    uint64_t *size);
 bool dtb_node_enabled(const void *fdt, int node);
 bool dtb_range_device_mapped(uint64_t base, uint64_t size);
 extern unsigned dtb_errors; /* malformed entries skipped while booting */
+void dtb_boot_info(void *fdt, struct boot_info *bi); /* boot_dtb.c */
 
 /* semihost.c: Arm semihosting (Semihosting for AArch32 and AArch64, v2.0). */
 bool semihost_available(void);

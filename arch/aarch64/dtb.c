@@ -24,6 +24,33 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
+/* A totalsize within avail bytes and the sanity bound. */
+static bool size_ok(const void *fdt, size_t avail)
+{
+	return fdt_totalsize(fdt) >= sizeof(struct fdt_header) &&
+	       fdt_totalsize(fdt) <= DTB_MAX_SIZE && fdt_totalsize(fdt) <= avail;
+}
+
+/*
+ * The blob on its own, wherever it is: its magic, a totalsize within avail
+ * bytes and the sanity bound, then the header and libfdt's full structure
+ * check. dtb_validate adds the address checks; the host fuzzers call this
+ * directly. 0, or -EINVAL and *why.
+ */
+int dtb_check_blob(const void *fdt, size_t avail, const char **why)
+{
+	*why = NULL;
+	if (fdt_magic(fdt) != FDT_MAGIC)
+		*why = "bad magic";
+	else if (!size_ok(fdt, avail))
+		*why = "totalsize out of range";
+	else if (fdt_check_header(fdt) != 0)
+		*why = "bad header";
+	else if (fdt_check_full(fdt, fdt_totalsize(fdt)) != 0)
+		*why = "malformed structure";
+	return *why ? -EINVAL : 0;
+}
+
 /* 0 if fdt is a usable DTB; else -errno and *why says what is wrong with it. */
 int dtb_validate(const void *fdt, const char **why)
 {
@@ -33,19 +60,14 @@ int dtb_validate(const void *fdt, const char **why)
 		*why = "no DTB address in x0, or not 8-byte aligned";
 	else if (p < BOOT_NORMAL_BASE || p > BOOT_NORMAL_END - sizeof(struct fdt_header))
 		*why = "DTB outside RAM";
-	else if (fdt_magic(fdt) != FDT_MAGIC)
-		*why = "bad magic";
-	else if (fdt_totalsize(fdt) < sizeof(struct fdt_header) ||
-	         fdt_totalsize(fdt) > DTB_MAX_SIZE || p + fdt_totalsize(fdt) > BOOT_NORMAL_END)
-		*why = "totalsize out of range";
-	else if (overlaps(p, fdt_totalsize(fdt), (uintptr_t)__image_start,
+	/* The image check before the structure walk: an overlapped DTB is damaged anyway. */
+	else if (fdt_magic(fdt) == FDT_MAGIC && size_ok(fdt, BOOT_NORMAL_END - p) &&
+	         overlaps(p, fdt_totalsize(fdt), (uintptr_t)__image_start,
 	                  (uintptr_t)(__image_end - __image_start)))
 		*why = "DTB overlaps the image (more guest memory?)";
-	else if (fdt_check_header(fdt) != 0)
-		*why = "bad header";
-	else if (fdt_check_full(fdt, fdt_totalsize(fdt)) != 0)
-		*why = "malformed structure";
-	return *why ? -EINVAL : 0;
+	else
+		return dtb_check_blob(fdt, BOOT_NORMAL_END - p, why);
+	return -EINVAL;
 }
 
 /* status absent, "okay" or "ok" (DT spec 2.3.4). */

@@ -75,7 +75,9 @@ static void take_gic(const void *fdt, int node, int parent, int which)
 void gic_dtb_scan(const void *fdt)
 {
 	int depth = -1, len, path[MAX_DEPTH]; /* the root is depth 0; path[d]: the node there */
-	for (int node = fdt_next_node(fdt, -1, &depth); node >= 0 && depth < MAX_DEPTH;
+	/* After the root's end libfdt returns an offset >= 0 with depth -1: the walk is over. */
+	for (int node = fdt_next_node(fdt, -1, &depth);
+	     node >= 0 && depth >= 0 && depth < MAX_DEPTH;
 	     node = fdt_next_node(fdt, node, &depth)) {
 		path[depth] = node;
 		const char *name = depth == 1 ? fdt_get_name(fdt, node, NULL) : NULL;

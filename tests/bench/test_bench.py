@@ -315,6 +315,22 @@ class Iperf(unittest.TestCase):
         # Without files it is the archive the boot and size rows use, unchanged.
         self.assertEqual(linux.initramfs(b"bb"), linux.initramfs(b"bb", files=()))
 
+    def test_tap_rows_without_root_say_so(self):
+        from unittest import mock
+        links = []
+        with mock.patch.object(rows.os, "geteuid", return_value=1000), \
+                mock.patch.object(rows, "measure_bulk", lambda c, ls, r: links.extend(ls)):
+            got = rows.tcp_bulk(ctx(images=("hello", "bench-iperf")))
+        self.assertEqual(links, ["hostfwd"])
+        by_id = {r.id: r for r in got}
+        self.assertEqual(sorted(by_id), ["tcp-hostfwd-rx", "tcp-hostfwd-tx",
+                                         "tcp-tap-rx", "tcp-tap-tx"])
+        for w in ("tx", "rx"):
+            self.assertEqual(by_id[f"tcp-tap-{w}"].status, report.NOT_AVAILABLE)
+            self.assertIn("needs root", by_id[f"tcp-tap-{w}"].note)
+            self.assertEqual(by_id[f"tcp-hostfwd-{w}"].status, report.OK)
+        self.assertEqual(bench.problems(ctx(), [by_id["tcp-tap-tx"]]), [])
+
     def test_init_has_an_iperf_mode(self):
         self.assertIn("iperf)", linux.INIT)
         self.assertIn(linux.IPERF_READY, linux.INIT)

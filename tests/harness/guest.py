@@ -34,7 +34,6 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hostfwd  # noqa: E402
 import qemu  # noqa: E402
 
 PASS, FAIL, SKIP = 0, 1, 77
@@ -183,7 +182,6 @@ class Background:
         self.text = ""
         self.cond = threading.Condition()
         self.outcome = None
-        self.fwd_problems = None  # widen_forwards: None before, then a list
         self.runner = qemu.Runner(cfg, timeout=timeout, echo=self._echo)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -208,16 +206,7 @@ class Background:
                 if left <= 0 or not self.thread.is_alive():
                     return False
                 self.cond.wait(min(left, 0.5))
-        self.widen_forwards()
-        return True
-
-    def widen_forwards(self):
-        """Once the guest is up: room in the accept queues of QEMU's forwarded
-        TCP ports for a burst of connections (hostfwd.py says why); what could
-        not be done is kept in fwd_problems."""
-        proc = self.runner.proc
-        if self.fwd_problems is None and proc and self.runner.cfg.net == "user":
-            self.fwd_problems = hostfwd.widen(proc.pid, hostfwd.tcp_ports(self.runner.cfg.fwd))
+            return True
 
     def stop(self):
         """Kill QEMU if it still runs; True if the guest had exited by itself."""
@@ -237,7 +226,7 @@ def run_host_check(args, cfg, ports):
     if not guest.wait_for(args.ready, deadline):
         reasons.append(f"the guest never printed {args.ready!r}")
     else:
-        for p in guest.fwd_problems or ():
+        for p in guest.runner.fwd_problems or ():
             print(f"---- note: forwarded port not widened: {p}", flush=True)
         argv = host_command(args.host_check, ports)
         print("---- host check: " + " ".join(shlex.quote(a) for a in argv), flush=True)

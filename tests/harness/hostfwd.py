@@ -16,6 +16,8 @@ listen() on a socket that is already listening sets its backlog anew
 (Linux inet_listen), so a duplicate of QEMU's descriptor, taken with
 pidfd_getfd(2) (Linux 5.6; the caller must be allowed to ptrace QEMU, as
 its parent or root is), is enough to give the queue room for a burst.
+qemu.Runner does so at the guest's first serial output, for every run with
+forwarded ports (guest.py's tests, ./noos run and demo, the bench).
 """
 
 import ctypes

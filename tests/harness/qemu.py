@@ -17,6 +17,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hostfwd  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ARCHES = {
@@ -457,6 +460,7 @@ class Runner:
         self.stdin = stdin
         self.own_group = own_group
         self.proc = None
+        self.fwd_problems = None  # what _widen_forwards could not do (a list, once QEMU runs)
 
     def _signal(self, signum):
         try:
@@ -541,6 +545,8 @@ class Runner:
                     sel.unregister(key.fileobj)
                     open_streams -= 1
                     continue
+                if self.fwd_problems is None and key.fileobj is self.proc.stdout:
+                    self.fwd_problems = self._widen_forwards()  # before the guest is heard
                 dec = decoders.setdefault(key.fd, _decoder())
                 key.data(dec.decode(data))
         sel.close()
@@ -550,6 +556,13 @@ class Runner:
         except subprocess.TimeoutExpired:
             return False
         return True
+
+    def _widen_forwards(self):
+        """Room in the accept queues of QEMU's forwarded TCP ports for a burst
+        of connections (hostfwd.py says why). Called at the guest's first serial
+        output, when QEMU has made its netdevs; returns the problems."""
+        ports = hostfwd.tcp_ports(self.cfg.fwd) if self.cfg.net == "user" else []
+        return hostfwd.widen(self.proc.pid, ports) if ports else []
 
 
 def _decoder():

@@ -180,13 +180,28 @@ class Symbols(unittest.TestCase):
 
 FAKE_QEMU = """#!/bin/sh
 # A stand-in for qemu-system-*: behaviour chosen by the -append argument.
-while [ $# -gt 1 ]; do [ "$1" = -append ] && mode=$2; shift; done
+while [ $# -gt 1 ]; do
+    [ "$1" = -append ] && mode=$2
+    [ "$1" = -netdev ] && netdev=$2
+    shift
+done
 case "$mode" in
 exit3) echo "Hello from noos!"; exit 7 ;;
 hang) sleep 300 & echo $! > "$PIDFILE"; echo booting; wait ;;
 reset) echo rebooting; exit 0 ;;
 serve) echo READY; sleep 300 & echo $! > "$PIDFILE"; wait ;;
+listen) exec python3 "$(dirname "$0")/listen.py" "$netdev" ;;
 esac
+"""
+
+# The fake's "listen": a forwarded port listened on as QEMU's user network does.
+FAKE_LISTEN = """import re, socket, sys, time
+port = int(re.search(r"hostfwd=tcp:127.0.0.1:(\\d+)-", sys.argv[1]).group(1))
+s = socket.socket()
+s.bind(("127.0.0.1", port))
+s.listen(1)
+print("READY", flush=True)
+time.sleep(300)
 """
 
 
@@ -198,6 +213,8 @@ class FakeQemu(unittest.TestCase):
             with open(path, "w") as f:
                 f.write(FAKE_QEMU)
             os.chmod(path, stat.S_IRWXU)
+        with open(os.path.join(self.dir.name, "listen.py"), "w") as f:
+            f.write(FAKE_LISTEN)
         self.pidfile = os.path.join(self.dir.name, "child.pid")
         self.env = {"PATH": os.environ["PATH"], "PIDFILE": os.environ.get("PIDFILE")}
         os.environ["PATH"] = self.dir.name + os.pathsep + os.environ["PATH"]
@@ -275,6 +292,13 @@ class FakeQemu(unittest.TestCase):
                              "--timeout", "5")
         self.assertEqual(rc, guest.FAIL)
         self.assertIn("never printed", out)
+
+    def test_forwards_widened(self):
+        ss = f"ss -Hltn 'sport = :{{tcp:80}}' | grep -q ' {hostfwd.BACKLOG} '"
+        rc, out = self.guest("--append", "listen", "--net", "user", "--forward", "80",
+                             "--ready", "READY", "--timeout", "20", "--host-check", f"sh -c \"{ss}\"")
+        self.assertEqual(rc, guest.PASS, out)
+        self.assertNotIn("not widened", out)
 
     def test_plain_output_for_regexes(self):
         self.assertEqual(guest.plain("\x1b[H\x1b[J\x1b[1;1H  Booting\n\rnoos 0.1\r\nok\r\n"),

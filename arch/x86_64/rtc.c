@@ -28,10 +28,6 @@
 
 #define UIP_WAIT_NS 3000000 /* an update takes 1984 us at most (datasheet, UIP) */
 
-struct rtc_time {
-	unsigned sec, min, hour, day, month, year, century;
-};
-
 static uint8_t cmos_read(uint8_t reg)
 {
 	outb(CMOS_INDEX, reg); /* bit 7 clear: NMIs stay enabled */
@@ -58,26 +54,30 @@ static void read_raw(struct rtc_time *t, uint8_t century_reg)
 	t->century = century_reg ? cmos_read(century_reg) : 0;
 }
 
-static unsigned from_bcd(unsigned v)
+/* Two BCD digits into *v; a nibble above 9 is not BCD (false). */
+static bool from_bcd(unsigned *v)
 {
-	return (v >> 4) * 10 + (v & 0xf);
+	if ((*v & 0xf) > 9 || (*v >> 4) > 9)
+		return false;
+	*v = (*v >> 4) * 10 + (*v & 0xf);
+	return true;
 }
 
-static void to_binary(struct rtc_time *t, uint8_t reg_b)
+/* The registers as binary values and a 24-hour clock; false if a register holds no number. */
+static bool to_binary(struct rtc_time *t, uint8_t reg_b)
 {
 	bool pm = !(reg_b & REG_B_24H) && (t->hour & HOUR_PM);
 	t->hour &= ~HOUR_PM;
-	if (!(reg_b & REG_B_BIN)) {
-		t->sec = from_bcd(t->sec);
-		t->min = from_bcd(t->min);
-		t->hour = from_bcd(t->hour);
-		t->day = from_bcd(t->day);
-		t->month = from_bcd(t->month);
-		t->year = from_bcd(t->year);
-		t->century = from_bcd(t->century);
-	}
-	if (!(reg_b & REG_B_24H))
-		t->hour = t->hour % 12 + (pm ? 12 : 0); /* 12 AM is 0, 12 PM is 12 */
+	if (!(reg_b & REG_B_BIN) &&
+	    !(from_bcd(&t->sec) && from_bcd(&t->min) && from_bcd(&t->hour) && from_bcd(&t->day) &&
+	      from_bcd(&t->month) && from_bcd(&t->year) && from_bcd(&t->century)))
+		return false;
+	if (reg_b & REG_B_24H)
+		return true;
+	if (t->hour < 1 || t->hour > 12)
+		return false;                   /* a 12-hour clock shows 1..12 */
+	t->hour = t->hour % 12 + (pm ? 12 : 0); /* 12 AM is 0, 12 PM is 12 */
+	return true;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (March-based years). */
@@ -91,10 +91,38 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + doe - 719468;
 }
 
+static unsigned days_in_month(unsigned year, unsigned month)
+{
+	static const uint8_t days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+	return days[month - 1] + (month == 2 && leap);
+}
+
 static bool time_valid(const struct rtc_time *t)
 {
-	return t->sec < 60 && t->min < 60 && t->hour < 24 && t->day >= 1 && t->day <= 31 &&
-	       t->month >= 1 && t->month <= 12 && t->year < 100 && t->century < 100;
+	return t->sec < 60 && t->min < 60 && t->hour < 24 && t->month >= 1 && t->month <= 12 &&
+	       t->year < 100 && t->century < 100 && t->day >= 1 &&
+	       t->day <= days_in_month(t->century * 100 + t->year, t->month);
+}
+
+/*
+ * The registers as read (reg_b says BCD or binary, 12- or 24-hour) into Unix
+ * seconds; -EIO for a value no clock shows. Without a century register the
+ * two year digits are this century's.
+ */
+int rtc_decode(struct rtc_time t, uint8_t reg_b, bool have_century, int64_t *unix_sec)
+{
+	if (!have_century)
+		t.century = 0;
+	if (!to_binary(&t, reg_b))
+		return -EIO;
+	if (!have_century)
+		t.century = 20;
+	if (!time_valid(&t))
+		return -EIO;
+	int64_t days = days_from_civil(t.century * 100 + t.year, t.month, t.day);
+	*unix_sec = days * 86400 + t.hour * 3600 + t.min * 60 + t.sec;
+	return 0;
 }
 
 /* Two identical reads with no update in progress before either (the datasheet's method). */
@@ -113,12 +141,5 @@ int arch_rtc_read(int64_t *unix_sec)
 			return -EIO;
 		read_raw(&again, a->rtc_century);
 	} while (memcmp(&t, &again, sizeof(t)) != 0);
-	to_binary(&t, cmos_read(RTC_REG_B));
-	if (!a->rtc_century)
-		t.century = 20; /* no century register: the RTC's two digits are this century's */
-	if (!time_valid(&t))
-		return -EIO;
-	int64_t days = days_from_civil(t.century * 100 + t.year, t.month, t.day);
-	*unix_sec = days * 86400 + t.hour * 3600 + t.min * 60 + t.sec;
-	return 0;
+	return rtc_decode(t, cmos_read(RTC_REG_B), a->rtc_century != 0, unix_sec);
 }

@@ -232,6 +232,12 @@ int ioapic_mask(uint32_t gsi, bool masked);
 /* irq.c */
 void x86_irq_dispatch(struct trap_frame *tf);
 
+/* rtc.c: the CMOS clock's time registers as read, and what they mean (host-tested). */
+struct rtc_time {
+	unsigned sec, min, hour, day, month, year, century;
+};
+int rtc_decode(struct rtc_time t, uint8_t reg_b, bool have_century, int64_t *unix_sec);
+
 /* calibrate.c: where the TSC's (and the LAPIC timer's) rate comes from. */
 struct tsc_rate {
 	uint64_t tsc_hz;

@@ -113,7 +113,7 @@ const char *arch_name(void);
  *            hardware of a one-shot timer interrupt per CPU (the deadline
  *            logic is rt/cpu_timer.c's); no periodic tick
  *   rtc.c    arch_rtc_read: CMOS RTC (x86_64) / PL031 (aarch64)
- *   smp.c    struct cpu per CPU, arch_smp_start, arch_ipi_*, arch_cpu_idle
+ *   smp.c    this CPU's struct cpu, arch_smp_start, arch_ipi_*, arch_cpu_idle
  *
  * and, behind them, the arch's own controllers: x86_64 acpi.c (MADT, MCFG,
  * FADT), apic.c, ioapic.c, trampoline.S; aarch64 the GIC driver(s), the
@@ -231,10 +231,7 @@ int arch_rtc_read(int64_t *unix_sec);
 
 /* smp.c */
 struct cpu *arch_this_cpu(void);
-unsigned arch_cpu_id(void);        /* arch_this_cpu()->id */
-unsigned arch_cpu_count(void);     /* CPUs online, the boot CPU included */
-unsigned arch_cpu_present(void);   /* CPUs the firmware describes (capped at ARCH_MAX_CPUS) */
-struct cpu *arch_cpu(unsigned id); /* NULL unless online */
+unsigned arch_cpu_id(void); /* arch_this_cpu()->id */
 typedef void (*arch_cpu_entry)(struct cpu *self);
 /*
  * Bring every other CPU the firmware describes online: each gets its own
@@ -244,6 +241,22 @@ typedef void (*arch_cpu_entry)(struct cpu *self);
  * are reported on the console. Call once, after arch_time_init.
  */
 int arch_smp_start(arch_cpu_entry entry);
+/*
+ * rt/cpus.c: the CPU table both arches fill and read. smp.c registers the
+ * boot CPU (before anything uses arch_this_cpu) and then the firmware's
+ * others; arch_smp_start allocates their stacks, starts them, and waits;
+ * each started CPU calls cpu_arrive, and parks if that says it came late.
+ */
+unsigned cpu_count(void);         /* CPUs online, the boot CPU included */
+unsigned cpu_present(void);       /* CPUs the firmware describes (capped at ARCH_MAX_CPUS) */
+struct cpu *cpu_get(unsigned id); /* NULL unless online */
+struct cpu *cpu_slot(unsigned id); /* NULL unless present; online or not (bring-up) */
+struct cpu *cpu_boot_register(uint32_t hw_id, uintptr_t stack_top); /* id 0, online */
+struct cpu *cpu_register(uint32_t hw_id); /* the next id; NULL when the table is full */
+/* Stacks for c (sets stack_top); the top of 1 << exc_order exception pages, or 0. */
+uintptr_t cpu_stacks_alloc(struct cpu *c, size_t bytes, unsigned exc_order);
+bool cpu_arrive(struct cpu *c); /* on c: join (true), or park: the wait is over */
+unsigned cpus_wait_online(unsigned expected, uint64_t timeout_ns); /* then closes; CPUs online */
 /*
  * Wait for an interrupt. Call with interrupts disabled: enabling and waiting
  * are one atomic step (x86_64 sti;hlt, aarch64 wfi), so a wakeup that arrives

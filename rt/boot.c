@@ -47,8 +47,8 @@ void rt_boot(struct boot_info *bi)
 	 */
 	sched_init();
 	int cpus = arch_smp_start(sched_cpu_entry);
-	if (cpus < (int)arch_cpu_present())
-		printf("cpus: only %d of %u came online\n", cpus, arch_cpu_present());
+	if (cpus < (int)cpu_present())
+		printf("cpus: only %d of %u came online\n", cpus, cpu_present());
 	printf("cpus: %d online (%s), %s\n", cpus, arch_irq_describe(), arch_time_describe());
 	arch_irq_enable();
 

@@ -63,7 +63,7 @@ static void shootdown(uintptr_t va, size_t size)
 	tlb.size = size;
 	tlb.requests++;
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-		if (i != me && arch_cpu(i)) {
+		if (i != me && cpu_get(i)) {
 			__atomic_fetch_add(&tlb.outstanding, 1, __ATOMIC_RELAXED);
 			__atomic_store_n(&tlb.pending[i], true, __ATOMIC_RELEASE);
 		}
@@ -81,7 +81,7 @@ void tlb_flush(uintptr_t va, size_t size)
 	if (arch_tlb_flush_broadcast(va, size))
 		return;
 	arch_tlb_flush_local(va, size);
-	if (arch_cpu_count() > 1)
+	if (cpu_count() > 1)
 		shootdown(va, size);
 }
 

@@ -210,7 +210,7 @@ int irq_dtb_interrupt(int node, int index, unsigned *intid, unsigned *flags);
 
 /* smp.c */
 void cpu_boot_init(void); /* TPIDR_EL1 -> the boot CPU's struct cpu, before anything uses it */
-void cpus_enumerate(const void *fdt, int cpus_node); /* for arch_cpu_present and SMP */
+void cpus_enumerate(const void *fdt, int cpus_node); /* for cpu_present and SMP */
 uint32_t cpu_affinity(uint64_t mpidr); /* MPIDR_EL1 -> Aff3.Aff2.Aff1.Aff0 in 32 bits */
 void ipi_hook(unsigned kind);
 

@@ -98,7 +98,7 @@ static void v3_configure(unsigned intid, bool edge)
 
 static void v3_route(unsigned intid, unsigned cpu)
 {
-	struct cpu *c = arch_cpu(cpu);
+	struct cpu *c = cpu_get(cpu);
 	if (intid >= GIC_SPI_FIRST && intid < lines && c)
 		mmio_write64(dist + GICD_IROUTER + 8 * intid, GICD_IROUTER_AFF(c->hw_id));
 }
@@ -123,7 +123,7 @@ static void v3_eoi(uint32_t iar)
  */
 static void v3_send_sgi(unsigned cpu, unsigned sgi)
 {
-	struct cpu *c = arch_cpu(cpu);
+	struct cpu *c = cpu_get(cpu);
 	if (!c)
 		return;
 	uint32_t aff = c->hw_id, aff0 = aff & 0xff;

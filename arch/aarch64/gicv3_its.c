@@ -310,7 +310,7 @@ static int its_start(void)
 		mmio_write32(its.base + GITS_CTLR, GITS_CTLR_ENABLED);
 	}
 	for (unsigned cpu = 0; cpu < ARCH_MAX_CPUS && !err; cpu++)
-		if (arch_cpu(cpu))
+		if (cpu_get(cpu))
 			err = cpu_lpis(cpu);
 	its.state = err ? err : 1;
 	if (err)

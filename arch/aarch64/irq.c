@@ -340,7 +340,7 @@ int arch_irq_unmask(unsigned line)
 int arch_msi_alloc(unsigned cpu, uint32_t requester_id, arch_irq_fn fn, void *ctx,
                    struct arch_msi *msg)
 {
-	if (!fn || !msg || !arch_cpu(cpu))
+	if (!fn || !msg || !cpu_get(cpu))
 		return -EINVAL;
 	if (!msi) {
 		static bool said;

@@ -30,16 +30,11 @@ _Static_assert(__builtin_offsetof(struct secondary_boot, sp_el1) == SECONDARY_SP
 _Static_assert(__builtin_offsetof(struct secondary_boot, sp_el0) == SECONDARY_SP_EL0, "entry.S");
 _Static_assert(__builtin_offsetof(struct secondary_boot, cpu) == SECONDARY_CPU, "entry.S");
 
-static struct cpu cpus[ARCH_MAX_CPUS];
-static uint64_t mpidr[ARCH_MAX_CPUS];
+static uint64_t mpidr[ARCH_MAX_CPUS]; /* by CPU id */
 static struct secondary_boot boot_args[ARCH_MAX_CPUS];
-static bool online[ARCH_MAX_CPUS];
 static bool asked[ARCH_MAX_CPUS]; /* PSCI accepted CPU_ON for it */
-static unsigned online_count = 1, present_count = 1;
 static arch_cpu_entry secondary_fn;
 static arch_ipi_fn ipi_fn;
-static volatile int start_lock;
-static bool start_closed; /* guarded by start_lock: late CPUs park instead of joining */
 
 extern char boot_stack_top[], secondary_entry[];
 void aarch64_secondary_main(struct cpu *c) __attribute__((noreturn));
@@ -52,13 +47,9 @@ uint32_t cpu_affinity(uint64_t m)
 void cpu_boot_init(void)
 {
 	uint64_t m = read_sysreg(mpidr_el1);
-	cpus[0] = (struct cpu){.self = &cpus[0],
-	                       .id = 0,
-	                       .hw_id = cpu_affinity(m),
-	                       .stack_top = (uintptr_t)boot_stack_top};
+	struct cpu *c = cpu_boot_register(cpu_affinity(m), (uintptr_t)boot_stack_top);
 	mpidr[0] = m & MPIDR_AFF_MASK;
-	online[0] = true;
-	write_sysreg(tpidr_el1, (uintptr_t)&cpus[0]);
+	write_sysreg(tpidr_el1, (uintptr_t)c);
 }
 
 struct cpu *arch_this_cpu(void)
@@ -69,23 +60,6 @@ struct cpu *arch_this_cpu(void)
 unsigned arch_cpu_id(void)
 {
 	return arch_this_cpu()->id;
-}
-
-unsigned arch_cpu_count(void)
-{
-	return __atomic_load_n(&online_count, __ATOMIC_ACQUIRE);
-}
-
-unsigned arch_cpu_present(void)
-{
-	return present_count;
-}
-
-struct cpu *arch_cpu(unsigned id)
-{
-	if (id >= ARCH_MAX_CPUS || !__atomic_load_n(&online[id], __ATOMIC_ACQUIRE))
-		return NULL;
-	return &cpus[id];
 }
 
 /* ---- the CPUs the DTB describes ---- */
@@ -114,7 +88,6 @@ void cpus_enumerate(const void *fdt, int parent)
 	int node, cells = parent >= 0 ? fdt_address_cells(fdt, parent) : -1;
 	if (cells != 1 && cells != 2)
 		return;
-	unsigned n = 1;
 	fdt_for_each_subnode(node, fdt, parent)
 	{
 		uint64_t m;
@@ -126,45 +99,35 @@ void cpus_enumerate(const void *fdt, int parent)
 		}
 		if (m == mpidr[0])
 			continue;
-		if (!prop_is(fdt, node, "enable-method", "psci") || n >= ARCH_MAX_CPUS) {
+		struct cpu *c = NULL;
+		if (prop_is(fdt, node, "enable-method", "psci"))
+			c = cpu_register(cpu_affinity(m));
+		if (!c) {
 			printf("smp: cpu mpidr %#lx: no PSCI enable-method, or too many cpus\n",
 			       (unsigned long)m);
 			continue;
 		}
-		cpus[n] = (struct cpu){.self = &cpus[n], .id = n, .hw_id = cpu_affinity(m)};
-		mpidr[n++] = m;
+		mpidr[c->id] = m;
 	}
-	present_count = n;
 }
 
 /* ---- starting the secondaries ---- */
 
-/*
- * The stack to run on, with an unmapped guard page below (stack_alloc: an
- * overflow is reported as one), and the exception stack from the page
- * allocator; false (and nothing kept) when memory is short.
- */
+/* The stack to run on and the exception stack (cpu_stacks_alloc); false when memory is short. */
 static bool stacks_alloc(unsigned i)
 {
-	char name[VM_NAME_MAX];
-	snprintf(name, sizeof(name), "the boot stack (cpu %u)", i);
-	uint8_t *top = stack_alloc(STACK_BYTES, name), *exc = page_alloc(STACK_ORDER);
-	if (!top || !exc) {
-		stack_free(top);
-		if (exc)
-			page_free(exc);
+	struct cpu *c = cpu_slot(i);
+	uintptr_t exc = cpu_stacks_alloc(c, STACK_BYTES, STACK_ORDER);
+	if (!exc)
 		return false;
-	}
-	cpus[i].stack_top = (uintptr_t)top;
-	boot_args[i] =
-	    (struct secondary_boot){(uintptr_t)(exc + STACK_BYTES), (uintptr_t)top, &cpus[i], 0};
+	boot_args[i] = (struct secondary_boot){exc, c->stack_top, c, 0};
 	return true;
 }
 
 static unsigned start_all(void)
 {
 	unsigned started = 1;
-	for (unsigned i = 1; i < present_count; i++) {
+	for (unsigned i = 1; i < cpu_present(); i++) {
 		if (!stacks_alloc(i)) {
 			printf("smp: no memory for cpu %u's stacks\n", i);
 			continue;
@@ -185,21 +148,15 @@ static unsigned start_all(void)
 
 int arch_smp_start(arch_cpu_entry entry)
 {
-	if (present_count == 1)
+	if (cpu_present() == 1)
 		return 1;
 	secondary_fn = entry;
-	unsigned started = start_all();
-	uint64_t end = arch_time_ns() + START_TIMEOUT_NS;
-	while (arch_cpu_count() < started && arch_time_ns() < end)
-		cpu_relax();
-	unsigned long f = irq_lock(&start_lock);
-	start_closed = true;
-	irq_unlock(&start_lock, f);
-	for (unsigned i = 1; i < present_count; i++)
-		if (asked[i] && !arch_cpu(i))
+	unsigned online = cpus_wait_online(start_all(), START_TIMEOUT_NS);
+	for (unsigned i = 1; i < cpu_present(); i++)
+		if (asked[i] && !cpu_get(i))
 			printf("smp: cpu %u (mpidr %#lx) did not come online\n", i,
 			       (unsigned long)mpidr[i]);
-	return (int)arch_cpu_count();
+	return (int)online;
 }
 
 /* secondary_entry's C half: on its own stacks, MMU and vectors on, TPIDR_EL1 set. */
@@ -212,15 +169,8 @@ void aarch64_secondary_main(struct cpu *c)
 	}
 	arch_timer_stop();
 	__asm__ volatile("msr daifclr, #4"); /* SError reported, as on the boot CPU */
-	unsigned long f = irq_lock(&start_lock);
-	bool late = start_closed;
-	if (!late) {
-		__atomic_store_n(&online[c->id], true, __ATOMIC_RELEASE);
-		__atomic_fetch_add(&online_count, 1, __ATOMIC_ACQ_REL);
-	}
-	irq_unlock(&start_lock, f);
-	if (late)
-		arch_halt_forever();
+	if (!cpu_arrive(c))
+		arch_halt_forever(); /* arch_smp_start gave up on it */
 	secondary_fn(c);
 	arch_halt_forever();
 }
@@ -234,7 +184,7 @@ void arch_ipi_set_handler(arch_ipi_fn fn)
 
 int arch_ipi_send(unsigned cpu, enum arch_ipi kind)
 {
-	if (!arch_cpu(cpu) || (unsigned)kind >= ARCH_IPI_KINDS)
+	if (!cpu_get(cpu) || (unsigned)kind >= ARCH_IPI_KINDS)
 		return -EINVAL;
 	irq_send_sgi(cpu, (unsigned)kind); /* SGI n is enum arch_ipi n */
 	return 0;

@@ -258,7 +258,7 @@ int arch_msi_alloc(unsigned cpu, uint32_t requester_id, arch_irq_fn fn, void *ct
                    struct arch_msi *msg)
 {
 	(void)requester_id;
-	struct cpu *c = arch_cpu(cpu);
+	struct cpu *c = cpu_get(cpu);
 	if (!fn || !msg || !c || c->hw_id > 0xff)
 		return -EINVAL; /* 8-bit destination without interrupt remapping */
 	unsigned long f = x86_lock(&irq_lock);

@@ -14,10 +14,8 @@
 #include "x86.h"
 
 /*
- * Each AP gets 16 KiB to run on, with an unmapped guard page below
- * (stack_alloc: an overflow is reported as one), and 4 KiB from the page
- * allocator for double faults and NMIs (TSS IST1), for the CPUs that exist
- * only.
+ * Each AP gets 16 KiB to run on and 4 KiB for double faults and NMIs (TSS
+ * IST1), for the CPUs that exist only (cpu_stacks_alloc).
  */
 #define AP_STACK_ORDER      2 /* 16 KiB */
 #define AP_EMERGENCY_ORDER  0 /* 4 KiB */
@@ -28,12 +26,8 @@
 #define EFER_LMA            (1ull << 10)
 #define LOW_MEM_TOP         0x9f000 /* the trampoline page must lie below the EBDA */
 
-static struct cpu cpus[ARCH_MAX_CPUS];
-static bool online[ARCH_MAX_CPUS];
-static unsigned online_count = 1, present_count = 1;
 static arch_cpu_entry ap_entry;
 static arch_ipi_fn ipi_hook;
-static bool start_closed; /* APs arriving after arch_smp_start gave up park */
 static uint64_t tramp_page;
 
 /* Shared with trampoline.S. */
@@ -53,11 +47,10 @@ static struct {
 
 void x86_ap_main(unsigned ticket);
 
+/* The boot CPU's APIC ID is filled in by irq.c once it is known. */
 void x86_percpu_init_bsp(void)
 {
-	cpus[0] = (struct cpu){.self = &cpus[0], .id = 0, .stack_top = (uintptr_t)boot_stack_top};
-	online[0] = true;
-	wrmsr(MSR_GS_BASE, (uintptr_t)&cpus[0]);
+	wrmsr(MSR_GS_BASE, (uintptr_t)cpu_boot_register(0, (uintptr_t)boot_stack_top));
 }
 
 struct cpu *arch_this_cpu(void)
@@ -70,23 +63,6 @@ struct cpu *arch_this_cpu(void)
 unsigned arch_cpu_id(void)
 {
 	return arch_this_cpu()->id;
-}
-
-unsigned arch_cpu_count(void)
-{
-	return __atomic_load_n(&online_count, __ATOMIC_ACQUIRE);
-}
-
-unsigned arch_cpu_present(void)
-{
-	return present_count;
-}
-
-struct cpu *arch_cpu(unsigned id)
-{
-	if (id >= ARCH_MAX_CPUS || !__atomic_load_n(&online[id], __ATOMIC_ACQUIRE))
-		return NULL;
-	return &cpus[id];
 }
 
 /* ---- the trampoline page ---- */
@@ -159,14 +135,9 @@ static int trampoline_install(void)
 void x86_cpus_enumerate(void)
 {
 	const struct acpi_info *a = platform();
-	unsigned n = 1;
-	for (unsigned i = 0; i < a->cpu_count && n < ARCH_MAX_CPUS; i++) {
-		if (a->cpu_apic_id[i] == cpus[0].hw_id)
-			continue;
-		cpus[n] = (struct cpu){.self = &cpus[n], .id = n, .hw_id = a->cpu_apic_id[i]};
-		n++;
-	}
-	present_count = n;
+	for (unsigned i = 0; i < a->cpu_count; i++)
+		if (a->cpu_apic_id[i] != cpu_slot(0)->hw_id && !cpu_register(a->cpu_apic_id[i]))
+			break;
 }
 
 /* Linux's rule too: CPUs since the P6/K8, and virtual ones, need no 10 ms after INIT. */
@@ -196,12 +167,12 @@ static bool all_started(unsigned n)
 static void send_startup(unsigned n)
 {
 	for (unsigned i = 1; i < n; i++)
-		apic_send_init(cpus[i].hw_id);
+		apic_send_init(cpu_slot(i)->hw_id);
 	x86_delay_us(init_needs_delay() ? INIT_DELAY_US : 10);
 	for (int round = 0; round < 2; round++) {
 		for (unsigned i = 1; i < n; i++)
-			if (!__atomic_load_n(&online[i], __ATOMIC_ACQUIRE))
-				apic_send_sipi(cpus[i].hw_id, (uint8_t)(tramp_page >> 12));
+			if (!cpu_get(i))
+				apic_send_sipi(cpu_slot(i)->hw_id, (uint8_t)(tramp_page >> 12));
 		if (all_started(n))
 			return;
 	}
@@ -209,39 +180,32 @@ static void send_startup(unsigned n)
 
 static void wait_online(unsigned n)
 {
-	uint64_t end = arch_time_ns() + AP_START_TIMEOUT_US * 1000ull;
-	while (arch_cpu_count() < n && arch_time_ns() < end)
-		cpu_pause();
-	__atomic_store_n(&start_closed, true, __ATOMIC_SEQ_CST);
+	cpus_wait_online(n, AP_START_TIMEOUT_US * 1000ull);
 	for (unsigned i = 1; i < n; i++)
-		if (!__atomic_load_n(&online[i], __ATOMIC_ACQUIRE))
-			printf("smp: cpu %u (apic id %u) did not start\n", i, cpus[i].hw_id);
+		if (!cpu_get(i))
+			printf("smp: cpu %u (apic id %u) did not start\n", i, cpu_slot(i)->hw_id);
 }
 
 /* Stacks for CPUs 1..n-1; returns how many CPUs (the boot CPU included) have them. */
 static unsigned alloc_stacks(unsigned n)
 {
 	for (unsigned i = 1; i < n; i++) {
-		char name[VM_NAME_MAX];
-		snprintf(name, sizeof(name), "the boot stack (cpu %u)", i);
-		void *top = stack_alloc(PAGE_SIZE << AP_STACK_ORDER, name);
-		void *emergency = page_alloc(AP_EMERGENCY_ORDER);
-		if (!top || !emergency) {
-			stack_free(top);
-			if (emergency)
-				page_free(emergency);
+		struct cpu *c = cpu_slot(i);
+		uintptr_t emergency =
+		    cpu_stacks_alloc(c, PAGE_SIZE << AP_STACK_ORDER, AP_EMERGENCY_ORDER);
+		if (!emergency) {
 			printf("smp: no memory for the stacks of cpus %u-%u\n", i, n - 1);
 			return i;
 		}
-		ap_stack_tops[i - 1] = (uintptr_t)top;
-		emergency_tops[i] = (uintptr_t)emergency + (PAGE_SIZE << AP_EMERGENCY_ORDER);
+		ap_stack_tops[i - 1] = c->stack_top;
+		emergency_tops[i] = emergency;
 	}
 	return n;
 }
 
 int arch_smp_start(arch_cpu_entry entry)
 {
-	if (present_count == 1)
+	if (cpu_present() == 1)
 		return 1;
 	int err = trampoline_install();
 	if (err) {
@@ -249,12 +213,12 @@ int arch_smp_start(arch_cpu_entry entry)
 		return 1;
 	}
 	ap_entry = entry;
-	unsigned n = alloc_stacks(present_count);
+	unsigned n = alloc_stacks(cpu_present());
 	ap_stack_count = n - 1;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	send_startup(n);
 	wait_online(n);
-	return (int)arch_cpu_count();
+	return (int)cpu_count();
 }
 
 /* ---- on the AP ---- */
@@ -275,9 +239,9 @@ static uint32_t cpuid_apic_id(void)
 
 static struct cpu *cpu_by_apic_id(uint32_t hw)
 {
-	for (unsigned i = 1; i < present_count; i++)
-		if (cpus[i].hw_id == hw && !online[i])
-			return &cpus[i];
+	for (unsigned i = 1; i < cpu_present(); i++)
+		if (cpu_slot(i)->hw_id == hw && !cpu_get(i))
+			return cpu_slot(i);
 	return NULL;
 }
 
@@ -293,7 +257,7 @@ static void copy_bsp_state(void)
 __attribute__((noreturn)) void x86_ap_main(unsigned ticket)
 {
 	struct cpu *c = cpu_by_apic_id(cpuid_apic_id());
-	if (!c || __atomic_load_n(&start_closed, __ATOMIC_ACQUIRE))
+	if (!c)
 		arch_halt_forever();
 	c->stack_top = ap_stack_tops[ticket];
 	wrmsr(MSR_GS_BASE, (uintptr_t)c);
@@ -301,8 +265,8 @@ __attribute__((noreturn)) void x86_ap_main(unsigned ticket)
 	copy_bsp_state();
 	apic_init_cpu();
 	x86_timer_cpu_init();
-	__atomic_store_n(&online[c->id], true, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&online_count, 1, __ATOMIC_ACQ_REL);
+	if (!cpu_arrive(c))
+		arch_halt_forever(); /* arch_smp_start gave up on it */
 	ap_entry(c);
 	arch_halt_forever();
 }
@@ -316,7 +280,7 @@ void arch_ipi_set_handler(arch_ipi_fn fn)
 
 int arch_ipi_send(unsigned cpu, enum arch_ipi kind)
 {
-	struct cpu *c = arch_cpu(cpu);
+	struct cpu *c = cpu_get(cpu);
 	if (!c || (unsigned)kind >= ARCH_IPI_KINDS)
 		return -EINVAL;
 	apic_send_ipi(c->hw_id, VEC_IPI_FIRST + kind);

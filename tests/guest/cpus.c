@@ -49,7 +49,7 @@ static void on_ipi(enum arch_ipi kind)
 	uintptr_t sp = (uintptr_t)&id;
 	if (id >= ARCH_MAX_CPUS)
 		return;
-	if (c != arch_cpu(id) || c->self != c || c->id != id || arch_irq_enabled())
+	if (c != cpu_get(id) || c->self != c || c->id != id || arch_irq_enabled())
 		__atomic_fetch_add(&wrong[id], 1, __ATOMIC_RELAXED);
 	if (!near_below(sp, c->stack_top) && !near_below(sp, main_sp))
 		__atomic_fetch_add(&wrong[id], 1, __ATOMIC_RELAXED);
@@ -70,22 +70,22 @@ static bool wait_reports(int want)
 
 static void check_topology(unsigned n)
 {
-	if (n != arch_cpu_present())
-		FAIL("online %u, but the firmware describes %u\n", n, arch_cpu_present());
+	if (n != cpu_present())
+		FAIL("online %u, but the firmware describes %u\n", n, cpu_present());
 	if (arch_cpu_id() != 0)
 		FAIL("main runs on cpu %u, not the boot cpu\n", arch_cpu_id());
 	for (unsigned i = 0; i < n; i++) {
-		struct cpu *c = arch_cpu(i);
+		struct cpu *c = cpu_get(i);
 		if (!c || c->id != i || c->self != c) {
-			FAIL("arch_cpu(%u) is not cpu %u\n", i, i);
+			FAIL("cpu_get(%u) is not cpu %u\n", i, i);
 			continue;
 		}
 		for (unsigned j = 0; j < i; j++)
-			if (arch_cpu(j) && arch_cpu(j)->hw_id == c->hw_id)
+			if (cpu_get(j) && cpu_get(j)->hw_id == c->hw_id)
 				FAIL("cpus %u and %u share hardware id %u\n", j, i, c->hw_id);
 	}
-	if (arch_cpu(n) != NULL)
-		FAIL("arch_cpu(%u) exists beyond the %u online\n", n, n);
+	if (cpu_get(n) != NULL)
+		FAIL("cpu_get(%u) exists beyond the %u online\n", n, n);
 }
 
 static void check_irq_state(void)
@@ -111,9 +111,9 @@ static void ipi_round(unsigned n, enum arch_ipi kind)
 
 int main(void)
 {
-	unsigned n = arch_cpu_count();
+	unsigned n = cpu_count();
 	main_sp = (uintptr_t)&n;
-	printf("cpus: %u online, %u present\n", n, arch_cpu_present());
+	printf("cpus: %u online, %u present\n", n, cpu_present());
 	check_topology(n);
 	check_irq_state();
 	arch_ipi_set_handler(on_ipi);

@@ -226,7 +226,7 @@ static void check_msis(void)
 {
 	static int handles[MSI_MAX];
 	struct arch_msi m;
-	for (unsigned cpu = 0; cpu < arch_cpu_count(); cpu++)
+	for (unsigned cpu = 0; cpu < cpu_count(); cpu++)
 		check_msi_to(cpu);
 	int n = 0, last = 0;
 	while (n < MSI_MAX && (last = arch_msi_alloc(0, 8, on_msi, NULL, &m)) >= 0)
@@ -237,13 +237,13 @@ static void check_msis(void)
 		if (arch_msi_free(handles[i]) != 0)
 			FAIL("freeing MSI handle %d failed\n", handles[i]);
 	printf("gic: %d MSI handles\n", n);
-	if (arch_msi_alloc(arch_cpu_count(), 0, on_msi, NULL, &m) != -EINVAL)
+	if (arch_msi_alloc(cpu_count(), 0, on_msi, NULL, &m) != -EINVAL)
 		FAIL("an MSI for a cpu not online was not refused with -EINVAL\n");
 }
 
 int main(void)
 {
-	printf("gic: %s, %u cpus\n", arch_irq_describe(), arch_cpu_count());
+	printf("gic: %s, %u cpus\n", arch_irq_describe(), cpu_count());
 	uint64_t spurious = arch_irq_spurious_count();
 	if (!rtc_present())
 		FAIL("no PL031 at %#x: not QEMU virt?\n", PL031_BASE);

@@ -164,7 +164,7 @@ static void check_wallclock(void)
 
 int main(void)
 {
-	unsigned n = arch_cpu_count();
+	unsigned n = cpu_count();
 	printf("timer: %u cpus, %s\n", n, arch_time_describe());
 	check_monotonic();
 	cpu_timer_set_handler(on_timer);

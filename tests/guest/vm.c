@@ -196,8 +196,8 @@ static int test_demand(void)
 	check_reserve_limits();
 	check_stack();
 	uint64_t shot = tlb_shootdowns();
-	printf("vm: %u cpus, %lu TLB shootdowns\n", arch_cpu_count(), (unsigned long)shot);
-	CHECK(arch_cpu_count() == 1 || shot > 0 || arch_tlb_flush_broadcast(0, NOOS_PAGE_SIZE),
+	printf("vm: %u cpus, %lu TLB shootdowns\n", cpu_count(), (unsigned long)shot);
+	CHECK(cpu_count() == 1 || shot > 0 || arch_tlb_flush_broadcast(0, NOOS_PAGE_SIZE),
 	      "several CPUs and no shootdown");
 	return failures;
 }

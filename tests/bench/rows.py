@@ -533,7 +533,16 @@ def measure_bulk(ctx, links, rows):
     seconds = iperf_seconds(ctx)
     subjects = iperf_subjects(ctx)
     with contextlib.ExitStack() as stack:
-        ns = stack.enter_context(namespace()) if "tap" in links else None
+        ns = None
+        if "tap" in links:
+            try:
+                ns = stack.enter_context(namespace())
+            except (OSError, subprocess.CalledProcessError) as e:
+                for (link, _), r in rows.items():
+                    if link == "tap":
+                        r.errors.update({n: f"no network namespace with a tap: {e}"
+                                         for n, _ in subjects})
+                links = [x for x in links if x != "tap"]
         for i in range(ctx.runs):
             k = i % len(subjects)
             for name, subject in subjects[k:] + subjects[:k]:

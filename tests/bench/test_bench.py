@@ -331,6 +331,21 @@ class Iperf(unittest.TestCase):
             self.assertEqual(by_id[f"tcp-hostfwd-{w}"].status, report.OK)
         self.assertEqual(bench.problems(ctx(), [by_id["tcp-tap-tx"]]), [])
 
+    def test_a_namespace_that_cannot_be_made_fails_the_tap_rows_only(self):
+        from unittest import mock
+
+        def refuse():
+            raise OSError(1, "Operation not permitted")
+        c = ctx(images=("hello", "bench-iperf"))
+        live = {(link, w): report.Result(f"tcp-{link}-{w}", "t", "x86_64", expect=("noos", "linux"))
+                for link in ("hostfwd", "tap") for w in ("tx", "rx")}
+        with mock.patch.object(rows, "namespace", mock.MagicMock(side_effect=refuse)), \
+                mock.patch.object(rows, "iperf_boot", return_value=(1.0, 2.0)):
+            rows.measure_bulk(c, ["hostfwd", "tap"], live)
+        self.assertEqual(live[("hostfwd", "rx")].samples, {"noos": [2.0], "linux": [2.0]})
+        self.assertIn("namespace", live[("tap", "tx")].errors["noos"])
+        self.assertEqual(len(bench.problems(c, list(live.values()))), 4)  # 2 rows x 2 subjects
+
     def test_init_has_an_iperf_mode(self):
         self.assertIn("iperf)", linux.INIT)
         self.assertIn(linux.IPERF_READY, linux.INIT)

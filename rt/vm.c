@@ -244,6 +244,17 @@ int noos_vm_reserve(size_t size, void *hint, void **addr)
 }
 
 /*
+ * Under vm.lock: whether [a, e) is all of `kinds` (-EINVAL when not) and
+ * the span array has room to split it at both ends (-ENOMEM when not).
+ */
+static int check_range(uintptr_t a, uintptr_t e, unsigned kinds)
+{
+	if (!vm_spans_cover(&vm.spans, a, e, kinds))
+		return -EINVAL;
+	return vm_spans_room(&vm.spans, 2) ? 0 : -ENOMEM;
+}
+
+/*
  * commit and protect alike: the range, now of one of `kinds`, becomes
  * committed with protection prot (pages appear on first touch).
  */
@@ -254,12 +265,8 @@ static int set_committed(void *addr, size_t size, int prot, unsigned kinds)
 		return -EINVAL;
 	uintptr_t a = (uintptr_t)addr, e = a + size;
 	unsigned long f = vm_lock();
-	int err = 0;
-	if (!vm_spans_cover(&vm.spans, a, e, kinds))
-		err = -EINVAL;
-	else if (!vm_spans_room(&vm.spans, 2))
-		err = -ENOMEM;
-	else {
+	int err = check_range(a, e, kinds);
+	if (!err) {
 		vm_spans_set_state(&vm.spans, a, e, SPAN_COMMITTED, (unsigned)p, NULL);
 		reprotect(a, e, (unsigned)p);
 	}
@@ -278,12 +285,8 @@ int noos_vm_decommit(void *addr, size_t size)
 		return -EINVAL;
 	uintptr_t a = (uintptr_t)addr, e = a + size;
 	unsigned long f = vm_lock();
-	int err = 0;
-	if (!vm_spans_cover(&vm.spans, a, e, PUBLIC_KINDS))
-		err = -EINVAL;
-	else if (!vm_spans_room(&vm.spans, 2))
-		err = -ENOMEM;
-	else {
+	int err = check_range(a, e, PUBLIC_KINDS);
+	if (!err) {
 		vm_spans_set_state(&vm.spans, a, e, SPAN_RESERVED, 0, NULL);
 		drop_pages(a, e);
 	}
@@ -302,12 +305,8 @@ int noos_vm_release(void *addr, size_t size)
 		return -EINVAL;
 	uintptr_t a = (uintptr_t)addr, e = a + size;
 	unsigned long f = vm_lock();
-	int err = 0;
-	if (!vm_spans_cover(&vm.spans, a, e, PUBLIC_KINDS))
-		err = -EINVAL;
-	else if (!vm_spans_room(&vm.spans, 2))
-		err = -ENOMEM;
-	else
+	int err = check_range(a, e, PUBLIC_KINDS);
+	if (!err)
 		release_range(a, e);
 	vm_unlock(f);
 	if (err == -EINVAL && VM_DEBUG)

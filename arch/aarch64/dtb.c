@@ -33,9 +33,10 @@ static bool size_ok(const void *fdt, size_t avail)
 
 /*
  * The blob on its own, wherever it is: its magic, a totalsize within avail
- * bytes and the sanity bound, then the header and libfdt's full structure
- * check. dtb_validate adds the address checks; the host fuzzers call this
- * directly. 0, or -EINVAL and *why.
+ * bytes and the sanity bound, then the header, its version (16 or later;
+ * QEMU writes 17) and libfdt's full structure check. dtb_validate adds the
+ * address checks; the host fuzzers call this directly. 0, or -EINVAL and
+ * *why.
  */
 int dtb_check_blob(const void *fdt, size_t avail, const char **why)
 {
@@ -46,6 +47,10 @@ int dtb_check_blob(const void *fdt, size_t avail, const char **why)
 		*why = "totalsize out of range";
 	else if (fdt_check_header(fdt) != 0)
 		*why = "bad header";
+	/* Before 16 nodes were named by path: libfdt 1.6.1's fdt_check_full then follows the NULL
+	 * name fdt_get_name returns for a root named otherwise (found by fuzz_dtb_boot). */
+	else if (fdt_version(fdt) < 16)
+		*why = "format version before 16";
 	else if (fdt_check_full(fdt, fdt_totalsize(fdt)) != 0)
 		*why = "malformed structure";
 	return *why ? -EINVAL : 0;

@@ -11,21 +11,13 @@
 #include <string.h>
 
 #include "bootinfo.h"
+#include "flat_mem.h"
 
-static uint8_t *mem;
-static size_t mem_size;
-
-static const void *fuzz_map(void *ctx, uint64_t phys, uint64_t len)
-{
-	(void)ctx;
-	if (phys == 0 || phys >= mem_size || len > mem_size - phys)
-		return NULL;
-	return mem + phys;
-}
+static struct flat_mem fm;
 
 static int in_memory(const char *p)
 {
-	return p >= (const char *)mem && p < (const char *)mem + mem_size;
+	return p >= (const char *)fm.base && p < (const char *)fm.base + fm.size;
 }
 
 /* What rt_boot relies on, whatever the VMM wrote. */
@@ -39,10 +31,10 @@ static void check(const struct boot_info *bi, const char *empty, int mb2)
 	/* A command line is the "" it started as or a terminated string in memory. */
 	if (bi->cmdline != empty &&
 	    (!in_memory(bi->cmdline) ||
-	     !memchr(bi->cmdline, 0, mem_size - (size_t)(bi->cmdline - (const char *)mem))))
+	     !memchr(bi->cmdline, 0, fm.size - (size_t)(bi->cmdline - (const char *)fm.base))))
 		abort();
 	/* multiboot2's RSDP is a copy inside the information: at least an ACPI 1.0 RSDP of it. */
-	if (mb2 && bi->acpi_rsdp && !fuzz_map(NULL, bi->acpi_rsdp, 20))
+	if (mb2 && bi->acpi_rsdp && !flat_mem_map(&fm, bi->acpi_rsdp, 20))
 		abort();
 }
 
@@ -52,12 +44,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	uint32_t info;
 	memcpy(&info, data, 4);
-	mem_size = size - 4;
-	mem = malloc(mem_size ? mem_size : 1);
-	if (!mem)
+	fm.size = size - 4;
+	fm.base = malloc(fm.size ? fm.size : 1);
+	if (!fm.base)
 		return 0;
-	memcpy(mem, data + 4, mem_size);
-	const struct boot_mem m = {.map = fuzz_map};
+	memcpy(fm.base, data + 4, fm.size);
+	const struct boot_mem m = {.map = flat_mem_map, .ctx = &fm};
 	static const char empty[] = "";
 	struct boot_info bi = {.cmdline = empty};
 	bootinfo_parse_pvh(&m, info, &bi);
@@ -66,6 +58,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bi.cmdline = empty;
 	bootinfo_parse_multiboot2(&m, info, &bi);
 	check(&bi, empty, 1);
-	free(mem);
+	free(fm.base);
 	return 0;
 }

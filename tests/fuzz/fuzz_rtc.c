@@ -21,17 +21,6 @@
 #define REG_B_BIN 0x04
 #define HOUR_PM   0x80
 
-/* Never called: what the rest of rtc.c links against in the image. */
-const struct acpi_info *platform(void);
-const struct acpi_info *platform(void)
-{
-	abort();
-}
-uint64_t arch_time_ns(void)
-{
-	abort();
-}
-
 static unsigned fmt(unsigned v, uint8_t reg_b)
 {
 	return (reg_b & REG_B_BIN) ? v : (v / 10) << 4 | v % 10;

@@ -9,38 +9,29 @@
 
 #include "bootinfo.h"
 #include "check.h"
+#include "flat_mem.h"
 
 #define INFO 0x100
 
-static uint8_t *mem;
-static size_t mem_size;
-
-static const void *map(void *ctx, uint64_t phys, uint64_t len)
-{
-	(void)ctx;
-	if (phys == 0 || phys >= mem_size || len > mem_size - phys)
-		return NULL;
-	return mem + phys;
-}
-
-static const struct boot_mem bm = {.map = map};
+static struct flat_mem fm;
+static const struct boot_mem bm = {.map = flat_mem_map, .ctx = &fm};
 
 /* Memory of exactly `size` bytes from 0, zeroed. */
 static void mem_new(size_t size)
 {
-	free(mem);
-	mem_size = size;
-	mem = calloc(1, size);
+	free(fm.base);
+	fm.size = size;
+	fm.base = calloc(1, size);
 }
 
 static void put32(uint64_t at, uint32_t v)
 {
-	memcpy(mem + at, &v, 4);
+	memcpy(fm.base + at, &v, 4);
 }
 
 static void put64(uint64_t at, uint64_t v)
 {
-	memcpy(mem + at, &v, 8);
+	memcpy(fm.base + at, &v, 8);
 }
 
 static unsigned parse(int mb2, struct boot_info *bi)
@@ -61,7 +52,7 @@ static void mb2_one(uint32_t type, uint32_t size, const void *body, size_t body_
 	put32(INFO, total);
 	put32(INFO + 8, type);
 	put32(INFO + 12, size);
-	memcpy(mem + INFO + 16, body, body_len);
+	memcpy(fm.base + INFO + 16, body, body_len);
 	if (end)
 		put64(INFO + 8 + padded, 8ull << 32);
 }
@@ -132,7 +123,7 @@ static void pvh_new(size_t extra, uint32_t entries)
 	put64(INFO + 32, 0xf5a40);
 	put64(INFO + 40, INFO + 56);
 	put32(INFO + 48, entries);
-	memcpy(mem + 0x80, "x=1", 4);
+	memcpy(fm.base + 0x80, "x=1", 4);
 }
 
 static void test_pvh(void)
@@ -154,13 +145,13 @@ static void test_pvh(void)
 	/* A command line that runs to the end of memory without a NUL. */
 	pvh_new(0, 0);
 	put64(INFO + 24, INFO + 56 - 3);
-	memcpy(mem + INFO + 53, "abc", 3);
+	memcpy(fm.base + INFO + 53, "abc", 3);
 	CHECK(parse(0, &bi) == 1 && strcmp(bi.cmdline, "") == 0 && bi.reserved_count == 1);
 	/* Bad magic, and a start info cut short by the end of memory. */
 	pvh_new(0, 0);
 	put32(INFO, 0);
 	CHECK(parse(0, &bi) == 1 && bi.reserved_count == 0);
-	mem_size = INFO + 40;
+	fm.size = INFO + 40;
 	CHECK(parse(0, &bi) == 1 && bi.reserved_count == 0);
 }
 
@@ -169,6 +160,6 @@ int main(void)
 	test_mb2_mmap();
 	test_mb2_cmdline_acpi();
 	test_pvh();
-	free(mem);
+	free(fm.base);
 	return check_report("bootinfo");
 }

@@ -13,17 +13,6 @@
 #define BCD_24H 0x02
 #define BIN_24H 0x06
 
-/* Never called: what the rest of rtc.c links against in the image. */
-const struct acpi_info *platform(void);
-const struct acpi_info *platform(void)
-{
-	abort();
-}
-uint64_t arch_time_ns(void)
-{
-	abort();
-}
-
 static int64_t decode(struct rtc_time t, uint8_t reg_b, bool century)
 {
 	int64_t s = -1;

@@ -46,8 +46,10 @@ static void regs(const void *fdt, int node, int parent)
 {
 	uint64_t base, size;
 	for (int i = 0; i < 8; i++)
-		if (dtb_reg_parent(fdt, node, parent, i, &base, &size) == 0 && base + size < base)
-			abort(); /* a range that wraps, even after translation through ranges */
+		if (dtb_reg_parent(fdt, node, parent, i, &base, &size) == 0 &&
+		    (base + size < base || /* wraps, even after translation through ranges */
+		     (dtb_range_device_mapped(base, size) && size == 0)))
+			abort();
 }
 
 static void by_compatible(const void *fdt, const char *compatible)

@@ -399,15 +399,21 @@ static void usage_now(struct usage *u)
 	}
 }
 
-static bool usage_same(const struct usage *a, const struct usage *b, bool report)
+/*
+ * Nothing above the baseline: a leak only ever adds. Below it is no leak: the
+ * baseline is taken while the stack is still settling (DHCP just done, SLAAC
+ * and its neighbour discovery under way), and what it held then for a moment
+ * (a 72-byte heap block, once) may be gone by the end.
+ */
+static bool usage_within(const struct usage *a, const struct usage *b, bool report)
 {
-	bool same = a->heap == b->heap && a->held == b->held;
+	bool same = a->heap <= b->heap && a->held <= b->held;
 	if (report && !same)
 		printf("net: heap %u bytes (baseline %u), buffers held %u (baseline %u)\n", a->heap,
 		       b->heap, a->held, b->held);
 	for (int i = 0; i < MEMP_MAX; i++) {
 		/* MLD groups follow the addresses (SLAAC may add one at any time), not traffic. */
-		if (a->pools[i] == b->pools[i] || i == MEMP_MLD6_GROUP)
+		if (a->pools[i] <= b->pools[i] || i == MEMP_MLD6_GROUP)
 			continue;
 		same = false;
 		if (report)
@@ -424,8 +430,8 @@ static void check_baseline(const struct usage *base)
 	do {
 		noos_sleep_ns(SEC / 20);
 		usage_now(&now);
-	} while (!usage_same(&now, base, false) && noos_time_ns() < end);
-	if (usage_same(&now, base, true))
+	} while (!usage_within(&now, base, false) && noos_time_ns() < end);
+	if (usage_within(&now, base, true))
 		printf("net: pools at baseline\n");
 	else
 		fail("lwIP's pools or the driver's buffers did not return to their baseline");

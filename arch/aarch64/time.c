@@ -55,15 +55,37 @@ const char *arch_time_describe(void)
 	return describe;
 }
 
-/* The counter's rate: /timer's clock-frequency when firmware left CNTFRQ_EL0 unset. */
+/*
+ * A plausible counter rate. System counters run at 1–50 MHz, and at 1 GHz
+ * from Armv8.6 (ARM ARM D11.1.2); a rate far outside that is a broken
+ * device tree or register, and time built on it would be wrong by orders
+ * of magnitude (or overflow the tick conversions).
+ */
+#define COUNTER_HZ_MIN 100000ull
+#define COUNTER_HZ_MAX 10000000000ull
+static bool counter_hz_ok(uint64_t hz)
+{
+	return hz >= COUNTER_HZ_MIN && hz <= COUNTER_HZ_MAX;
+}
+
+/*
+ * The counter's rate: /timer's clock-frequency when the device tree gives
+ * one (as Linux, for firmware that leaves CNTFRQ_EL0 unset or wrong), else
+ * CNTFRQ_EL0; 0 when neither is plausible.
+ */
 static uint64_t counter_hz(int node)
 {
 	int len;
 	const fdt32_t *p =
 	    node >= 0 ? fdt_getprop(platform_fdt, node, "clock-frequency", &len) : NULL;
-	if (p && len == 4 && fdt32_ld(p) != 0)
-		return fdt32_ld(p);
-	return read_sysreg(cntfrq_el0) & 0xffffffffu;
+	if (p && len == 4) {
+		if (counter_hz_ok(fdt32_ld(p)))
+			return fdt32_ld(p);
+		printf("time: ignoring the device tree's timer clock-frequency %u Hz\n",
+		       fdt32_ld(p));
+	}
+	uint64_t hz = read_sysreg(cntfrq_el0) & 0xffffffffu;
+	return counter_hz_ok(hz) ? hz : 0;
 }
 
 int arch_time_init(void)
@@ -71,7 +93,8 @@ int arch_time_init(void)
 	int node = dtb_nodes.timer;
 	cnt_hz = counter_hz(node);
 	if (cnt_hz == 0) {
-		printf("time: the generic timer's frequency is unknown (CNTFRQ_EL0 is 0)\n");
+		printf("time: the generic timer's frequency is unknown (CNTFRQ_EL0 is %lu Hz)\n",
+		       (unsigned long)(read_sysreg(cntfrq_el0) & 0xffffffffu));
 		return -ENODEV;
 	}
 	ns_per_tick_q32 = q32_ratio(NS_PER_SEC, cnt_hz);

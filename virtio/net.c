@@ -65,6 +65,7 @@ struct vnet {
 	struct vnet_hdr_cfg hcfg;
 	uint8_t mac[ETH_ADDR_LEN];
 	bool csum, status, announce; /* CSUM, STATUS, GUEST_ANNOUNCE (with CTRL_VQ) negotiated */
+	bool tso4, tso6;             /* HOST_TSO4, HOST_TSO6 (with CSUM) negotiated */
 	bool split_hdr; /* legacy device: the header in a descriptor of its own (§2.7.4.1) */
 	bool irq;       /* interrupts routed: the client is woken */
 	bool live;      /* probe set the queues up; remove, or giving up, ends it */
@@ -112,6 +113,12 @@ void vnet_mac(const struct vnet *n, uint8_t mac[6])
 bool vnet_tx_csum(const struct vnet *n)
 {
 	return n->csum;
+}
+
+void vnet_tx_tso(const struct vnet *n, bool *v4, bool *v6)
+{
+	*v4 = n->tso4;
+	*v6 = n->tso6;
 }
 
 bool vnet_interrupts(const struct vnet *n)
@@ -319,15 +326,30 @@ void vnet_reap_tx(struct vnet *n)
 	tx_arm(n);
 }
 
+/*
+ * §5.1.6.2.1: a frame for the device to segment has a type it negotiated,
+ * a partial checksum inside the headers it repeats, and a gso_size.
+ */
+static bool gso_ok(const struct vnet *n, const struct vnet_tx *tx)
+{
+	bool type = (tx->gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && n->tso4) ||
+	            (tx->gso_type == VIRTIO_NET_HDR_GSO_TCPV6 && n->tso6);
+	return type && tx->csum_start != VNET_NO_CSUM && tx->gso_size &&
+	       tx->hdr_len > tx->csum_start;
+}
+
 /* The frame's size and checksum request make sense; its byte count in *total. */
 static int tx_check(const struct vnet *n, const struct vnet_tx *tx, uint32_t *total)
 {
-	if (!tx || !tx->sg || tx->nsg == 0 || tx->nsg > VNET_TX_MAX_SG || !tx->token)
+	if (!tx || !tx->sg || tx->nsg == 0 || !tx->token)
+		return -EINVAL;
+	bool gso = tx->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+	if ((gso && !gso_ok(n, tx)) || tx->nsg > (gso ? VNET_TSO_MAX_SG : VNET_TX_MAX_SG))
 		return -EINVAL;
 	uint64_t sum = 0;
 	for (unsigned i = 0; i < tx->nsg; i++)
 		sum += tx->sg[i].len;
-	if (sum < ETH_HDR_LEN || sum > ETH_FRAME_MAX)
+	if (sum < ETH_HDR_LEN || sum > (gso ? ETH_HDR_LEN + 65535u : ETH_FRAME_MAX))
 		return -EMSGSIZE;
 	if (tx->csum_start != VNET_NO_CSUM &&
 	    (!n->csum || tx->csum_start < ETH_HDR_LEN ||
@@ -339,7 +361,7 @@ static int tx_check(const struct vnet *n, const struct vnet_tx *tx, uint32_t *to
 
 static int tx_add(struct vnet *n, struct tx_ctx *c, const struct vnet_tx *tx)
 {
-	struct virtq_sg sg[VNET_TX_MAX_SG + 1];
+	struct virtq_sg sg[VNET_TSO_MAX_SG + 1];
 	sg[0] = (struct virtq_sg){&c->hdr, n->hcfg.hdr_len};
 	memcpy(&sg[1], tx->sg, tx->nsg * sizeof(sg[0]));
 	int err = virtq_add(n->txq, sg, tx->nsg + 1, 0, c);
@@ -369,6 +391,12 @@ int vnet_transmit(struct vnet *n, const struct vnet_tx *tx)
 	struct tx_ctx *c = &n->tx[n->tx_free];
 	n->tx_free = c->next;
 	vnet_tx_hdr(&c->hdr, tx->csum_start, tx->csum_offset);
+	if (tx->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		c->hdr.gso_type = tx->gso_type;
+		c->hdr.gso_size = tx->gso_size;
+		c->hdr.hdr_len = tx->hdr_len;
+		n->stats.tx_gso++;
+	}
 	c->token = tx->token;
 	err = tx_add(n, c, tx);
 	if (err) {
@@ -582,9 +610,9 @@ static int queues_setup(struct vnet *n)
 	struct virtio_device *dev = n->dev;
 	/* Transmit chains are header + pieces; receive chains on legacy devices two. */
 	int err = virtio_queue_setup(dev, VIRTIO_NET_RXQ, RX_QUEUE_WANT, 2, &n->rxq);
+	uint16_t tx_max = (n->tso4 || n->tso6 ? VNET_TSO_MAX_SG : VNET_TX_MAX_SG) + 1;
 	if (!err)
-		err = virtio_queue_setup(dev, VIRTIO_NET_TXQ, TX_QUEUE_WANT, VNET_TX_MAX_SG + 1,
-		                         &n->txq);
+		err = virtio_queue_setup(dev, VIRTIO_NET_TXQ, TX_QUEUE_WANT, tx_max, &n->txq);
 	if (!err && virtio_has_feature(dev, VIRTIO_NET_F_CTRL_VQ))
 		err = virtio_queue_setup(dev, VIRTIO_NET_CTLQ, CTL_QUEUE_WANT, 0, &n->ctlq);
 	if (err)
@@ -629,6 +657,9 @@ static void features_setup(struct vnet *n)
 	    .guest_csum = virtio_has_feature(dev, VIRTIO_NET_F_GUEST_CSUM),
 	};
 	n->csum = virtio_has_feature(dev, VIRTIO_NET_F_CSUM);
+	/* §5.1.3.1: HOST_TSO4/6 depend on CSUM (a device offering them alone is not heeded). */
+	n->tso4 = n->csum && virtio_has_feature(dev, VIRTIO_NET_F_HOST_TSO4);
+	n->tso6 = n->csum && virtio_has_feature(dev, VIRTIO_NET_F_HOST_TSO6);
 	n->status = virtio_has_feature(dev, VIRTIO_NET_F_STATUS);
 	/* §5.1.3.1: GUEST_ANNOUNCE depends on CTRL_VQ; a device offering it alone is not heeded. */
 	n->announce = virtio_has_feature(dev, VIRTIO_NET_F_GUEST_ANNOUNCE) &&
@@ -639,13 +670,15 @@ static void features_setup(struct vnet *n)
 static void describe(const struct vnet *n)
 {
 	const uint8_t *m = n->mac;
-	printf("%s: virtio-net %02x:%02x:%02x:%02x:%02x:%02x, %u rx buffers, hdr %u%s%s%s%s%s%s, "
-	       "%s\n",
-	       n->dev->name, m[0], m[1], m[2], m[3], m[4], m[5], n->rx_total,
-	       (unsigned)n->hcfg.hdr_len, n->hcfg.mrg_rxbuf ? " mrg_rxbuf" : "",
-	       n->csum ? " csum" : "", n->hcfg.guest_csum ? " guest_csum" : "",
-	       n->status ? " status" : "", n->ctlq ? " ctrl_vq" : "",
-	       n->announce ? " announce" : "", n->irq ? "interrupts" : "polled");
+	printf(
+	    "%s: virtio-net %02x:%02x:%02x:%02x:%02x:%02x, %u rx buffers, hdr %u%s%s%s%s%s%s%s%s, "
+	    "%s\n",
+	    n->dev->name, m[0], m[1], m[2], m[3], m[4], m[5], n->rx_total,
+	    (unsigned)n->hcfg.hdr_len, n->hcfg.mrg_rxbuf ? " mrg_rxbuf" : "",
+	    n->csum ? " csum" : "", n->tso4 ? " tso4" : "", n->tso6 ? " tso6" : "",
+	    n->hcfg.guest_csum ? " guest_csum" : "", n->status ? " status" : "",
+	    n->ctlq ? " ctrl_vq" : "", n->announce ? " announce" : "",
+	    n->irq ? "interrupts" : "polled");
 }
 
 static struct vnet *vnet_for(struct virtio_device *dev, bool *fresh)

@@ -312,6 +312,7 @@ void virtio_rng_remove(struct virtio_device *dev);
 #define VNET_RX_BUF_BYTES  2048 /* one receive buffer, client area included */
 #define VNET_RX_CLIENT     64   /* bytes at the start of each buffer the client may use */
 #define VNET_TX_MAX_SG     16   /* pieces of one transmitted frame */
+#define VNET_TSO_MAX_SG    64   /* pieces of one frame the device segments (HOST_TSO4/6) */
 #define VNET_NO_CSUM       0xffff
 
 struct vnet;
@@ -331,6 +332,10 @@ struct vnet_tx {
 	uint16_t csum_start;  /* VNET_NO_CSUM, or the offset where checksumming starts (§5.1.6.2) */
 	uint16_t csum_offset; /* where, after csum_start, the checksum goes */
 	void *token;          /* handed back to the client's sent() when the device is done */
+	/* For the device to segment (§5.1.6.2; vnet_tx_tso says which kinds it takes): */
+	uint8_t gso_type;  /* VIRTIO_NET_HDR_GSO_NONE (0), or _TCPV4 / _TCPV6 with a partial csum */
+	uint16_t gso_size; /* payload bytes per segment it cuts */
+	uint16_t hdr_len;  /* Ethernet + IP + TCP header bytes each segment repeats */
 };
 
 /* What the layer above provides when it attaches. */
@@ -357,6 +362,7 @@ struct vnet_stats {
 	uint64_t rx_refills, rx_starved; /* refill batches; polls that found no buffer posted */
 	uint64_t tx_frames, tx_bytes;
 	uint64_t tx_csum_offloaded; /* frames whose checksum the device completes */
+	uint64_t tx_gso;            /* of the frames, how many the device segments */
 	uint64_t tx_ring_full;      /* transmits refused: no descriptor free after reaping */
 	uint64_t tx_bad;            /* transmits refused: empty, too long, too many pieces */
 	uint64_t link_changes, announces, resets;
@@ -370,6 +376,8 @@ struct vnet *vnet_at(unsigned i); /* NULL past the end */
 const char *vnet_name(const struct vnet *n);
 void vnet_mac(const struct vnet *n, uint8_t mac[6]);
 bool vnet_tx_csum(const struct vnet *n);   /* the device completes partial checksums */
+/* HOST_TSO4 and HOST_TSO6 negotiated (with CSUM): which gso_types vnet_transmit takes. */
+void vnet_tx_tso(const struct vnet *n, bool *v4, bool *v6);
 bool vnet_link_up(struct vnet *n);         /* STATUS's LINK_UP; up without VIRTIO_NET_F_STATUS */
 bool vnet_config_event(struct vnet *n);    /* a configuration interrupt since the last call */
 bool vnet_announce_wanted(struct vnet *n); /* the device asks for gratuitous packets (§5.1.6.5.4) */

@@ -214,7 +214,8 @@ static void setup(bool modern, uint64_t offered)
 	                           F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |
 	                               F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_MRG_RXBUF) |
 	                               F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_CTRL_VQ) |
-	                               F(VIRTIO_NET_F_GUEST_ANNOUNCE),
+	                               F(VIRTIO_NET_F_GUEST_ANNOUNCE) | F(VIRTIO_NET_F_HOST_TSO4) |
+	                               F(VIRTIO_NET_F_HOST_TSO6),
 	                           virtio_net_probe,
 	                           virtio_net_remove,
 	                           virtio_net_config_changed};
@@ -445,7 +446,8 @@ static void test_legacy(void)
 	CHECK(vnet_poll_rx(n, 8) == 1 && last_len == 200 && memcmp(last_frame, fr, 200) == 0);
 	/* transmit: a 10-byte header */
 	struct virtq_sg sg = {fr, 100};
-	struct vnet_tx t = {&sg, 1, VNET_NO_CSUM, 0, fr};
+	struct vnet_tx t = {
+	    .sg = &sg, .nsg = 1, .csum_start = VNET_NO_CSUM, .csum_offset = 0, .token = fr};
 	CHECK(vnet_transmit(n, &t) == 0);
 	struct virtio_net_hdr th;
 	uint8_t out[2048];
@@ -510,7 +512,8 @@ static void test_transmit(void)
 	frame_fill(b, sizeof(b), 2);
 	frame_fill(c, sizeof(c), 3);
 	struct virtq_sg sg[3] = {{a, sizeof(a)}, {b, sizeof(b)}, {c, sizeof(c)}};
-	struct vnet_tx t = {sg, 3, VNET_NO_CSUM, 0, a};
+	struct vnet_tx t = {
+	    .sg = sg, .nsg = 3, .csum_start = VNET_NO_CSUM, .csum_offset = 0, .token = a};
 	struct virtio_net_hdr h;
 	CHECK(vnet_transmit(n, &t) == 0);
 	CHECK(dev_tx(&h, 12, out, true) == 1460);
@@ -521,7 +524,7 @@ static void test_transmit(void)
 	vnet_reap_tx(n);
 	CHECK(sent_count == 1 && sent_tokens[0] == a);
 	/* a partial checksum for the device to complete */
-	t = (struct vnet_tx){sg, 1, 34, 6, b};
+	t = (struct vnet_tx){.sg = sg, .nsg = 1, .csum_start = 34, .csum_offset = 6, .token = b};
 	CHECK(vnet_transmit(n, &t) == 0 && dev_tx(&h, 12, out, true) == 60);
 	CHECK(h.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && h.csum_start == 34 && h.csum_offset == 6);
 	/* refused: checksum field outside, too long, too short, too many pieces, no token */
@@ -531,17 +534,24 @@ static void test_transmit(void)
 	struct virtq_sg many[VNET_TX_MAX_SG + 1];
 	for (int i = 0; i <= VNET_TX_MAX_SG; i++)
 		many[i] = (struct virtq_sg){a, 20};
-	t = (struct vnet_tx){many, VNET_TX_MAX_SG + 1, VNET_NO_CSUM, 0, a};
+	t = (struct vnet_tx){.sg = many,
+	                     .nsg = VNET_TX_MAX_SG + 1,
+	                     .csum_start = VNET_NO_CSUM,
+	                     .csum_offset = 0,
+	                     .token = a};
 	CHECK(vnet_transmit(n, &t) == -EINVAL);
 	struct virtq_sg big[2] = {{b, 1000}, {b, 519}};
-	t = (struct vnet_tx){big, 2, VNET_NO_CSUM, 0, a};
+	t = (struct vnet_tx){
+	    .sg = big, .nsg = 2, .csum_start = VNET_NO_CSUM, .csum_offset = 0, .token = a};
 	CHECK(vnet_transmit(n, &t) == -EMSGSIZE);
-	t = (struct vnet_tx){sg, 1, VNET_NO_CSUM, 0, NULL};
+	t = (struct vnet_tx){
+	    .sg = sg, .nsg = 1, .csum_start = VNET_NO_CSUM, .csum_offset = 0, .token = NULL};
 	CHECK(vnet_transmit(n, &t) == -EINVAL);
 	CHECK(vnet_stats(n)->tx_bad == 4 && vnet_stats(n)->tx_frames == 2);
 	/* the device stops consuming: the ring fills, then transmits are refused, not waited on */
 	unsigned ok = 0;
-	t = (struct vnet_tx){sg, 2, VNET_NO_CSUM, 0, c};
+	t = (struct vnet_tx){
+	    .sg = sg, .nsg = 2, .csum_start = VNET_NO_CSUM, .csum_offset = 0, .token = c};
 	while (vnet_transmit(n, &t) == 0)
 		ok++;
 	CHECK(ok == 256 && vnet_stats(n)->tx_ring_full >= 1);
@@ -553,8 +563,53 @@ static void test_transmit(void)
 	/* without CSUM negotiated, a checksum request is refused */
 	setup(true, all_offers & ~F(VIRTIO_NET_F_CSUM));
 	CHECK(vnet_attach(n, &client, &f) == 0);
-	t = (struct vnet_tx){sg, 1, 34, 6, a};
+	t = (struct vnet_tx){.sg = sg, .nsg = 1, .csum_start = 34, .csum_offset = 6, .token = a};
 	CHECK(vnet_transmit(n, &t) == -EINVAL);
+}
+
+/* §5.1.6.2: a frame for the device to segment, only of a kind negotiated (HOST_TSO4 here). */
+static void test_transmit_tso(void)
+{
+	bool v4, v6;
+	setup(true, all_offers | F(VIRTIO_NET_F_HOST_TSO4));
+	CHECK(f.accepted & F(VIRTIO_NET_F_HOST_TSO4));
+	vnet_tx_tso(n, &v4, &v6);
+	CHECK(v4 && !v6);
+	CHECK(vnet_attach(n, &client, &f) == 0);
+	static uint8_t hdr[54], pay[1000], out[4096];
+	frame_fill(hdr, sizeof(hdr), 4);
+	frame_fill(pay, sizeof(pay), 5);
+	struct virtq_sg sg[4] = {{hdr, 54}, {pay, 1000}, {pay, 1000}, {pay, 500}};
+	struct vnet_tx t = {.sg = sg,
+	                    .nsg = 4,
+	                    .csum_start = 34,
+	                    .csum_offset = 16,
+	                    .token = hdr,
+	                    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+	                    .gso_size = 1000,
+	                    .hdr_len = 54};
+	struct virtio_net_hdr h;
+	CHECK(vnet_transmit(n, &t) == 0 && dev_tx(&h, 12, out, true) == 2554);
+	CHECK(h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && h.gso_size == 1000 && h.hdr_len == 54);
+	CHECK(h.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && h.csum_start == 34 && h.csum_offset == 16);
+	CHECK(memcmp(out + 54 + 1000, pay, 1000) == 0 && vnet_stats(n)->tx_gso == 1);
+	/* refused: IPv6 (not negotiated), no partial checksum, no gso_size, the checksum
+	 * outside the repeated headers */
+	t.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	CHECK(vnet_transmit(n, &t) == -EINVAL);
+	t.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	t.csum_start = VNET_NO_CSUM;
+	CHECK(vnet_transmit(n, &t) == -EINVAL);
+	t.csum_start = 34;
+	t.gso_size = 0;
+	CHECK(vnet_transmit(n, &t) == -EINVAL);
+	t.gso_size = 1000;
+	t.hdr_len = 34;
+	CHECK(vnet_transmit(n, &t) == -EINVAL);
+	/* HOST_TSO4 offered without CSUM is not heeded (§5.1.3.1) */
+	setup(true, (all_offers | F(VIRTIO_NET_F_HOST_TSO4)) & ~F(VIRTIO_NET_F_CSUM));
+	vnet_tx_tso(n, &v4, &v6);
+	CHECK(!v4 && !v6);
 }
 
 static void test_tx_interrupt(void)
@@ -563,7 +618,8 @@ static void test_tx_interrupt(void)
 	CHECK(vnet_attach(n, &client, &f) == 0);
 	uint8_t a[64], out[2048];
 	struct virtq_sg sg = {a, sizeof(a)};
-	struct vnet_tx t = {&sg, 1, VNET_NO_CSUM, 0, a};
+	struct vnet_tx t = {
+	    .sg = &sg, .nsg = 1, .csum_start = VNET_NO_CSUM, .csum_offset = 0, .token = a};
 	struct virtio_net_hdr h;
 	for (int i = 0; i < 8; i++)
 		CHECK(vnet_transmit(n, &t) == 0);
@@ -618,7 +674,8 @@ static void test_reset_recovery(void)
 		CHECK(dev_rx(&h, 12, fr, 100, -1, true));
 	CHECK(vnet_poll_rx(n, 64) == 5 && nheld == 5);
 	struct virtq_sg sg = {fr, 100};
-	struct vnet_tx t = {&sg, 1, VNET_NO_CSUM, 0, fr};
+	struct vnet_tx t = {
+	    .sg = &sg, .nsg = 1, .csum_start = VNET_NO_CSUM, .csum_offset = 0, .token = fr};
 	CHECK(vnet_transmit(n, &t) == 0 && vnet_transmit(n, &t) == 0);
 	/* DEVICE_NEEDS_RESET: the frames in flight come back as sent, the ring is refilled */
 	f.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
@@ -664,6 +721,7 @@ int main(void)
 	test_legacy();
 	test_refill_and_starvation();
 	test_transmit();
+	test_transmit_tso();
 	test_tx_interrupt();
 	test_link_and_control();
 	test_reset_recovery();

@@ -66,6 +66,7 @@ int net_netif_add(struct vnet *vn, unsigned index, struct netif **out);
 unsigned net_netif_count(void);
 struct netif *net_netif_at(unsigned i);
 void net_netif_report(void); /* driver and netif counters, one line per interface */
+void net_netif_flush(void);  /* core lock held: TCP segments held for TSO go out */
 
 /* config.c: addresses from the command line or DHCP, IPv6 link-local and SLAAC. */
 void net_config_netif(struct netif *nif, unsigned index);

@@ -106,6 +106,9 @@ void sys_mutex_lock(sys_mutex_t *m)
 
 void sys_mutex_unlock(sys_mutex_t *m)
 {
+	/* The end of a burst under the core lock: TCP segments held for TSO go out (netif.c). */
+	if (m == &lock_tcpip_core)
+		net_netif_flush();
 	noos_mutex_unlock(&m->mutex);
 }
 

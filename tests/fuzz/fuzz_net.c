@@ -16,6 +16,11 @@
  * Input: byte 0 chooses the netif (bit 0: the device completes TCP
  * checksums), then records of [flags, length (2 bytes), frame bytes].
  *
+ * Every frame, received or transmitted, also goes through net/tso.c's
+ * coalescing (a run across the input's frames, finished when one does not
+ * join), whose parse must stay inside the frame and whose runs must stay
+ * within an IP datagram.
+ *
  * Checked: whatever lwIP transmits goes through net_tx_csum_partial and
  * net_tx_pieces, and with offload the checksum the device would complete is
  * correct; after each input, once connections are aborted and the timers
@@ -44,6 +49,7 @@
 #include "netif/ethernet.h"
 
 #include "net.h"
+#include "tso.h"
 #include "../../virtio/virtio.h"
 
 #define BUF_BYTES 2048
@@ -148,6 +154,28 @@ static void fix_checksums(uint8_t *f, size_t len)
 
 /* ---- the netif ---- */
 
+static struct net_tso_run tso_run;
+static bool tso_live; /* tso_run holds a run */
+
+static void tso_feed(const uint8_t *f, size_t len)
+{
+	struct net_tso_seg s;
+	if (net_tso_parse(f, (uint32_t)len, (uint32_t)len, &s) != 0)
+		return;
+	if (s.hdr_len > NET_TSO_HDR_MAX || s.payload != len - s.hdr_len || s.payload == 0)
+		abort();
+	if (tso_live && net_tso_append(&tso_run, f, &s, 44)) {
+		if (tso_run.bytes + tso_run.first.hdr_len - 14u > NET_TSO_BYTES ||
+		    tso_run.count > 44)
+			abort();
+		return;
+	}
+	if (tso_live && tso_run.count > 1)
+		net_tso_finish(&tso_run);
+	net_tso_start(&tso_run, f, &s);
+	tso_live = true;
+}
+
 static err_t linkoutput(struct netif *nif, struct pbuf *p)
 {
 	(void)nif;
@@ -171,6 +199,7 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p)
 			abort();
 		}
 	}
+	tso_feed(q->payload, q->len);
 	struct virtq_sg sg[16];
 	if (net_tx_pieces(q, sg, 16) < 1)
 		abort(); /* lwIP's pbufs are host memory: always DMA-able in one piece here */
@@ -277,6 +306,7 @@ static void deliver(const uint8_t *data, size_t len, uint8_t flags)
 	memcpy(buf + FRAME_OFF, data, len);
 	if (flags & 4)
 		fix_checksums(buf + FRAME_OFF, len);
+	tso_feed(buf + FRAME_OFF, len);
 	struct pbuf *p;
 	if (flags & 1) {
 		p = net_rx_copy(buf + FRAME_OFF, (uint16_t)len);
@@ -377,6 +407,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	NETIF_SET_CHECKSUM_CTRL(&en0, net_csum_flags(data[0] & 1));
 	snapshot();
+	tso_live = false;
 	size_t i = 1;
 	while (i + 3 <= size) {
 		uint8_t flags = data[i];

@@ -301,6 +301,10 @@ def main(argv):
     m = re.search(r"(\d+) csum offloaded", text)
     if not args.lossy and (not m or int(m.group(1)) == 0):
         errors.append("the device offered checksum offload but no frame used it")
+    # net/netif.c: with HOST_TSO4 negotiated, the bulk transfers go out as runs.
+    m = re.search(r"^net: en\d+ tso (\d+) frames", text, re.MULTILINE)
+    if re.search(r"virtio-net .* tso4", text) and (not m or int(m.group(1)) == 0):
+        errors.append("the device took TSO but no run of segments went to it as one frame")
     for e in errors:
         print(f"FAIL: {e}")
     if not errors:

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fdt_parents.h"
 #include "mmio.h"
 
 #define MAX_DEPTH 32 /* ancestors followed for ranges and interrupt-parent */
@@ -45,33 +46,37 @@ struct node_ctx {
  * from the root on every call, and each node asks for several parents (reg
  * cells, ranges, interrupt-parent) and its interrupt controller: on QEMU
  * virt's 32 virtio-mmio nodes that was 15-30 ms of boot under TCG (now ~3).
- * One walk per scan records each node's parent instead; offsets come out of
- * the walk in increasing order, so a lookup is a binary search. Nodes past
- * the table's end, and any other blob, fall back to libfdt.
+ * One walk per scan records each node's parent instead (fdt_parents.h), and
+ * the scan remembers its last answers about shared ancestors and the
+ * controller. Nodes past the table's end, and any other blob, fall back to
+ * libfdt.
  */
-#define PARENT_CACHE 1024
+static struct fdt_parents parents;
 
+/* What the scan remembers besides parents (a lookup it has made for one node serves the next). */
 static struct {
-	const void *fdt;
-	unsigned count;
-	int node[PARENT_CACHE], parent[PARENT_CACHE];
 	uint32_t phandle; /* the last one looked up, and its node */
 	int phandle_node;
-} parents;
+	int cells_node, ac, sc; /* the last parent's #address-cells and #size-cells */
+	int ctrl;               /* the last interrupt controller checked, and its verdict */
+	const char *ctrl_why;
+	int iparent_node; /* the last node whose inherited interrupt-parent was looked up */
+	uint32_t iparent;
+} memo;
 
 static void parents_build(const void *fdt)
 {
 	int stack[MAX_DEPTH], depth = 0;
-	parents.fdt = fdt;
-	parents.count = 0;
-	parents.phandle_node = -FDT_ERR_BADPHANDLE; /* nothing remembered yet */
-	for (int node = 0; node >= 0 && parents.count < PARENT_CACHE;
+	memo.phandle_node = -FDT_ERR_BADPHANDLE; /* nothing remembered yet */
+	memo.cells_node = memo.ctrl = memo.iparent_node = -1;
+	fdt_parents_add(&parents, fdt, 0, -FDT_ERR_NOTFOUND);
+	for (int node = 0; node >= 0 && parents.count < FDT_PARENTS_MAX;
 	     node = fdt_next_node(fdt, node, &depth)) {
 		if (depth < 0 || depth >= MAX_DEPTH)
 			break; /* deeper than any lookup follows: libfdt answers those */
 		stack[depth] = node;
-		parents.node[parents.count] = node;
-		parents.parent[parents.count++] = depth ? stack[depth - 1] : -FDT_ERR_NOTFOUND;
+		if (depth)
+			fdt_parents_add(&parents, fdt, node, stack[depth - 1]);
 	}
 }
 
@@ -80,26 +85,18 @@ static int phandle_node(const void *fdt, uint32_t phandle)
 {
 	if (parents.fdt != fdt)
 		return fdt_node_offset_by_phandle(fdt, phandle);
-	if (parents.phandle != phandle || parents.phandle_node == -FDT_ERR_BADPHANDLE) {
-		parents.phandle = phandle;
-		parents.phandle_node = fdt_node_offset_by_phandle(fdt, phandle);
+	if (memo.phandle != phandle || memo.phandle_node == -FDT_ERR_BADPHANDLE) {
+		memo.phandle = phandle;
+		memo.phandle_node = fdt_node_offset_by_phandle(fdt, phandle);
 	}
-	return parents.phandle_node;
+	return memo.phandle_node;
 }
 
 static int parent_of(const void *fdt, int node)
 {
-	unsigned lo = 0, hi = parents.fdt == fdt ? parents.count : 0;
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-		if (parents.node[mid] == node)
-			return parents.parent[mid];
-		if (parents.node[mid] < node)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return fdt_parent_offset(fdt, node);
+	int parent;
+	return fdt_parents_find(&parents, fdt, node, &parent) ? parent
+	                                                      : fdt_parent_offset(fdt, node);
 }
 
 /* Reads n big-endian cells (1..4) as one number; false if it does not fit in 64 bits. */
@@ -184,8 +181,13 @@ static int translate(const void *fdt, int node, uint64_t *addr, uint64_t size)
 static int node_window(const struct node_ctx *c, struct mmio_desc *d, const char **why)
 {
 	int parent = parent_of(c->fdt, c->node), len;
-	int ac = parent >= 0 ? fdt_address_cells(c->fdt, parent) : -1;
-	int sc = parent >= 0 ? fdt_size_cells(c->fdt, parent) : -1;
+	/* Every virtio-mmio node of QEMU virt has the root as parent: look its cells up once. */
+	if (parent < 0 || parent != memo.cells_node) {
+		memo.ac = parent >= 0 ? fdt_address_cells(c->fdt, parent) : -1;
+		memo.sc = parent >= 0 ? fdt_size_cells(c->fdt, parent) : -1;
+		memo.cells_node = parent;
+	}
+	int ac = memo.ac, sc = memo.sc;
 	if (ac < 1 || ac > 4 || sc < 1 || sc > 4) {
 		*why = "parent's #address-cells/#size-cells unusable";
 		return -EINVAL;
@@ -211,7 +213,7 @@ static int node_window(const struct node_ctx *c, struct mmio_desc *d, const char
 }
 
 /* The phandle in "interrupt-parent" of node or of its nearest ancestor that has one. */
-static uint32_t interrupt_parent(const void *fdt, int node)
+static uint32_t inherited_interrupt_parent(const void *fdt, int node)
 {
 	for (int depth = 0; node >= 0 && depth < MAX_DEPTH; depth++) {
 		int len;
@@ -221,6 +223,23 @@ static uint32_t interrupt_parent(const void *fdt, int node)
 		node = parent_of(fdt, node);
 	}
 	return 0;
+}
+
+/* As inherited_interrupt_parent, with the parent's answer remembered for its siblings. */
+static uint32_t interrupt_parent(const void *fdt, int node)
+{
+	int len;
+	const fdt32_t *p = fdt_getprop(fdt, node, "interrupt-parent", &len);
+	if (p)
+		return len == 4 ? fdt32_ld(p) : 0;
+	int parent = parent_of(fdt, node);
+	if (parents.fdt != fdt)
+		return inherited_interrupt_parent(fdt, parent);
+	if (parent < 0 || parent != memo.iparent_node) {
+		memo.iparent = inherited_interrupt_parent(fdt, parent);
+		memo.iparent_node = parent;
+	}
+	return memo.iparent;
 }
 
 static bool is_gic(const void *fdt, int ctrl)
@@ -235,6 +254,18 @@ static bool is_gic(const void *fdt, int ctrl)
 		if (fdt_node_check_compatible(fdt, ctrl, compatible[i]) == 0)
 			return true;
 	return false;
+}
+
+/* NULL if ctrl is a GIC with 3-cell specifiers, else what is wrong with it. */
+static const char *ctrl_problem(const void *fdt, int ctrl)
+{
+	int cells;
+	const fdt32_t *nc = ctrl >= 0 ? fdt_getprop(fdt, ctrl, "#interrupt-cells", &cells) : NULL;
+	if (!nc || cells != 4)
+		return "interrupt controller not found";
+	if (fdt32_ld(nc) != 3 || !is_gic(fdt, ctrl))
+		return "interrupt controller is not a GIC with 3-cell specifiers";
+	return NULL;
 }
 
 /* A GIC (type, number, flags) specifier as a GIC interrupt ID (GICv3 arch spec §2.2). */
@@ -257,7 +288,7 @@ static int gic_decode(const fdt32_t *spec, struct mmio_desc *d)
 /* The interrupt specifier (first entry) and its controller, from either property form. */
 static const fdt32_t *interrupt_spec(const struct node_ctx *c, int *ctrl, const char **why)
 {
-	int len, cells;
+	int len;
 	const fdt32_t *p = fdt_getprop(c->fdt, c->node, "interrupts-extended", &len);
 	if (p) {
 		*ctrl = len >= 4 ? phandle_node(c->fdt, fdt32_ld(p)) : -1;
@@ -271,14 +302,12 @@ static const fdt32_t *interrupt_spec(const struct node_ctx *c, int *ctrl, const 
 		}
 		*ctrl = phandle_node(c->fdt, interrupt_parent(c->fdt, c->node));
 	}
-	const fdt32_t *nc =
-	    *ctrl >= 0 ? fdt_getprop(c->fdt, *ctrl, "#interrupt-cells", &cells) : NULL;
-	if (!nc || cells != 4) {
-		*why = "interrupt controller not found";
-		return NULL;
+	if (*ctrl < 0 || parents.fdt != c->fdt || *ctrl != memo.ctrl) {
+		memo.ctrl_why = ctrl_problem(c->fdt, *ctrl);
+		memo.ctrl = parents.fdt == c->fdt ? *ctrl : -1;
 	}
-	if (fdt32_ld(nc) != 3 || !is_gic(c->fdt, *ctrl)) {
-		*why = "interrupt controller is not a GIC with 3-cell specifiers";
+	if (memo.ctrl_why) {
+		*why = memo.ctrl_why;
 		return NULL;
 	}
 	if (len < 12) {
@@ -318,11 +347,9 @@ static void scan_node(const void *fdt, int node, struct mmio_list *l)
 	node_interrupt(&c, &l->dev[l->count - 1]);
 }
 
-int mmio_dtb_scan(const void *fdt, size_t size, struct mmio_list *l)
+/* Every enabled virtio,mmio node of a blob that has passed fdt_check_full. */
+static int scan_checked(const void *fdt, struct mmio_list *l)
 {
-	/* fdt_check_header reads the whole version 17 header: make sure it is there. */
-	if (!fdt || size < sizeof(struct fdt_header) || fdt_check_full(fdt, size) != 0)
-		return -EINVAL;
 	parents_build(fdt);
 	unsigned before = l->count;
 	int node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio");
@@ -333,13 +360,23 @@ int mmio_dtb_scan(const void *fdt, size_t size, struct mmio_list *l)
 	return (int)(l->count - before);
 }
 
-/* Linux's arm64 boot protocol caps the DTB at 2 MiB (Documentation/arm64/booting.rst). */
-#define BOOT_DTB_MAX (2u << 20)
+int mmio_dtb_scan(const void *fdt, size_t size, struct mmio_list *l)
+{
+	/* fdt_check_header reads the whole version 17 header: make sure it is there. */
+	if (!fdt || size < sizeof(struct fdt_header) || fdt_check_full(fdt, size) != 0)
+		return -EINVAL;
+	return scan_checked(fdt, l);
+}
 
+/*
+ * boot_info.dtb is set only for a blob the arch checked as a whole at boot
+ * (aarch64's dtb_validate: fdt_check_full within its totalsize). A second
+ * full check here would cost another walk of the tree (~0.3 ms under TCG);
+ * the magic is checked again in case a caller hands over something else.
+ */
 int mmio_dtb_boot_scan(const void *fdt, struct mmio_list *l)
 {
-	if (fdt_magic(fdt) != FDT_MAGIC)
+	if (!fdt || fdt_magic(fdt) != FDT_MAGIC)
 		return -EINVAL;
-	uint32_t size = fdt_totalsize(fdt);
-	return mmio_dtb_scan(fdt, size < BOOT_DTB_MAX ? size : BOOT_DTB_MAX, l);
+	return scan_checked(fdt, l);
 }

@@ -68,9 +68,10 @@ static bool node_enabled(const void *fdt, int node)
 }
 
 /* reg[0] and bus-range: the ECAM window and the buses it covers. */
-static int parse_ecam(const void *fdt, int node, struct pci_host *h, uint64_t *base, uint64_t *size)
+static int parse_ecam(const void *fdt, int node, int parent, struct pci_host *h, uint64_t *base,
+                      uint64_t *size)
 {
-	int parent = fdt_parent_offset(fdt, node), len;
+	int len;
 	int na = cells_of(fdt, parent, "#address-cells", 2),
 	    ns = cells_of(fdt, parent, "#size-cells", 1);
 	const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
@@ -118,9 +119,9 @@ static int add_range(struct pci_host *h, uint32_t hi, uint64_t bus, uint64_t cpu
 	return 0;
 }
 
-static int parse_ranges(const void *fdt, int node, struct pci_host *h)
+static int parse_ranges(const void *fdt, int node, int parent, struct pci_host *h)
 {
-	int parent = fdt_parent_offset(fdt, node), len;
+	int len;
 	int pna = cells_of(fdt, parent, "#address-cells", 2);
 	int ns = cells_of(fdt, node, "#size-cells", 2);
 	if (cells_of(fdt, node, "#address-cells", 0) != PCI_ADDR_CELLS || pna <= 0 || ns <= 0)
@@ -138,57 +139,89 @@ static int parse_ranges(const void *fdt, int node, struct pci_host *h)
 	return h->win[PCI_SPACE_MEM].size || h->win[PCI_SPACE_PREF64].size ? 0 : -EINVAL;
 }
 
-static bool probe_only(const void *fdt)
+static bool probe_only(const void *fdt, int chosen)
 {
-	int len, chosen = fdt_path_offset(fdt, "/chosen");
+	int len;
 	const fdt32_t *p =
 	    chosen < 0 ? NULL : fdt_getprop(fdt, chosen, "linux,pci-probe-only", &len);
 	return p && len == 4 && fdt32_to_cpu(*p) == 1;
 }
 
-/* Fill *h from the node (no mapping): 0, or -EINVAL when the node is malformed. */
-int pci_dt_parse_host(const void *fdt, int node, struct pci_host *h, uint64_t *ecam_base)
+/* pci_dt_parse_host, given the node's parent and /chosen (either may be an error). */
+static int parse_host(const void *fdt, int node, int parent, int chosen, struct pci_host *h,
+                      uint64_t *ecam_base)
 {
 	uint64_t size;
 	*h = (struct pci_host){.ops = &pci_ecam_ops, .fdt = fdt, .fdt_node = node};
-	if (parse_ecam(fdt, node, h, ecam_base, &size) < 0 || parse_ranges(fdt, node, h) < 0)
+	if (parse_ecam(fdt, node, parent, h, ecam_base, &size) < 0 ||
+	    parse_ranges(fdt, node, parent, h) < 0)
 		return -EINVAL;
 	int len;
 	const fdt32_t *dom = fdt_getprop(fdt, node, "linux,pci-domain", &len);
 	if (dom && len == 4 && fdt32_to_cpu(*dom) <= 0xffff)
 		h->segment = (uint16_t)fdt32_to_cpu(*dom);
-	h->assign = !probe_only(fdt);
+	h->assign = !probe_only(fdt, chosen);
 	return 0;
 }
 
+/* Fill *h from the node (no mapping): 0, or -EINVAL when the node is malformed. */
+int pci_dt_parse_host(const void *fdt, int node, struct pci_host *h, uint64_t *ecam_base)
+{
+	return parse_host(fdt, node, fdt_parent_offset(fdt, node), fdt_path_offset(fdt, "/chosen"),
+	                  h, ecam_base);
+}
+
+#define MAX_DEPTH 32
+
+/* Maps and completes one host found by the walk; false if it is skipped. */
+static bool take_host(const struct boot_info *bi, int node, int parent, struct pci_host *h)
+{
+	uint64_t base;
+	if (!node_enabled(bi->dtb, node))
+		return false;
+	if (parse_host(bi->dtb, node, parent, -FDT_ERR_NOTFOUND, h, &base) < 0) {
+		pci_error(NULL, "device tree: malformed pci-host-ecam-generic node skipped");
+		return false;
+	}
+	h->ecam = io_map(base, (uint64_t)(h->bus_end - h->bus_start + 1u) << PCI_ECAM_BUS_SHIFT);
+	if (!h->ecam) {
+		pci_error(NULL, "device tree: PCI ECAM window is not mapped: skipped");
+		return false;
+	}
+	h->ram = bi->ram;
+	h->ram_count = bi->ram_count;
+	return true;
+}
+
+/*
+ * One walk finds the host nodes with their parents, and /chosen: libfdt's
+ * fdt_parent_offset walks from the root twice per call and fdt_path_offset
+ * once more, together ~0.5 ms of boot under TCG on QEMU virt's tree. Nodes
+ * deeper than MAX_DEPTH get their parent from libfdt.
+ */
 int pci_hosts_discover(const struct boot_info *bi, struct pci_host *hosts, unsigned max)
 {
 	const void *fdt = bi->dtb;
 	unsigned n = 0;
 	if (!fdt || fdt_check_header(fdt) != 0)
 		return 0;
-	int node = -1;
-	while (n < max &&
-	       (node = fdt_node_offset_by_compatible(fdt, node, "pci-host-ecam-generic")) >= 0) {
-		uint64_t base;
-		struct pci_host *h = &hosts[n];
-		if (!node_enabled(fdt, node))
+	int depth = 0, path[MAX_DEPTH], chosen = -FDT_ERR_NOTFOUND;
+	for (int off = 0; off >= 0 && depth >= 0 && n < max;
+	     off = fdt_next_node(fdt, off, &depth)) {
+		if (depth < MAX_DEPTH)
+			path[depth] = off;
+		const char *name = depth == 1 ? fdt_get_name(fdt, off, NULL) : NULL;
+		if (name && chosen < 0 && strcmp(name, "chosen") == 0)
+			chosen = off;
+		if (depth == 0 || fdt_node_check_compatible(fdt, off, "pci-host-ecam-generic") != 0)
 			continue;
-		if (pci_dt_parse_host(fdt, node, h, &base) < 0) {
-			pci_error(NULL,
-			          "device tree: malformed pci-host-ecam-generic node skipped");
-			continue;
-		}
-		h->ecam =
-		    io_map(base, (uint64_t)(h->bus_end - h->bus_start + 1u) << PCI_ECAM_BUS_SHIFT);
-		if (!h->ecam) {
-			pci_error(NULL, "device tree: PCI ECAM window is not mapped: skipped");
-			continue;
-		}
-		h->ram = bi->ram;
-		h->ram_count = bi->ram_count;
-		n++;
+		int parent = depth <= MAX_DEPTH ? path[depth - 1] : fdt_parent_offset(fdt, off);
+		n += take_host(bi, off, parent, &hosts[n]);
 	}
+	if (chosen < 0 && n > 0) /* /chosen after the last host: the walk stopped early */
+		chosen = fdt_path_offset(fdt, "/chosen");
+	for (unsigned i = 0; i < n; i++)
+		hosts[i].assign = !probe_only(fdt, chosen);
 	return (int)n;
 }
 

@@ -96,6 +96,8 @@ static inline void mmio_write32(uintptr_t addr, uint32_t v)
 int dtb_validate(const void *fdt, const char **why);
 int dtb_check_blob(const void *fdt, size_t avail, const char **why);
 int dtb_reg(const void *fdt, int node, int index, uint64_t *base, uint64_t *size);
+void dtb_parent_record(const void *fdt, int node, int parent); /* in walk order, root first */
+int dtb_parent(const void *fdt, int node); /* recorded, else libfdt's fdt_parent_offset */
 int dtb_reg_parent(const void *fdt, int node, int parent, int index, uint64_t *base,
                    uint64_t *size);
 bool dtb_node_enabled(const void *fdt, int node);

@@ -32,16 +32,34 @@
 static enum { CONSOLE_NONE, CONSOLE_PL011, CONSOLE_SEMIHOST } console_kind;
 static uintptr_t uart;
 
-/* stdout-path is "path-or-alias[:options]" (DT spec 3.6); libfdt resolves the alias. */
-static int stdout_node(const void *fdt)
+/*
+ * stdout-path is "path-or-alias[:options]" (DT spec 3.6). A full path also
+ * gives the parent (its prefix; usually the root) that reg's cells need:
+ * libfdt's fdt_parent_offset would walk the tree from the root twice, which
+ * under TCG costs a fraction of a millisecond at every boot. An alias is
+ * left to libfdt.
+ */
+static int stdout_node(const void *fdt, int *parent)
 {
 	int chosen = fdt_path_offset(fdt, "/chosen"), len = 0;
 	const char *path = chosen >= 0 ? fdt_getprop(fdt, chosen, "stdout-path", &len) : NULL;
 	if (!path || len <= 0 || strnlen(path, (size_t)len) >= (size_t)len)
 		return -ENOENT;
-	const char *colon = strchr(path, ':');
-	int node =
-	    fdt_path_offset_namelen(fdt, path, colon ? (int)(colon - path) : (int)strlen(path));
+	const char *colon = strchr(path, ':'), *last = path;
+	int n = colon ? (int)(colon - path) : (int)strlen(path), node;
+	for (int i = 0; i < n; i++)
+		last = path[i] == '/' ? path + i + 1 : last;
+	if (path[0] == '/' && last < path + n) {
+		*parent = last == path + 1
+		              ? 0
+		              : fdt_path_offset_namelen(fdt, path, (int)(last - 1 - path));
+		node = *parent < 0
+		           ? *parent
+		           : fdt_subnode_offset_namelen(fdt, *parent, last, (int)(path + n - last));
+	} else {
+		node = fdt_path_offset_namelen(fdt, path, n);
+		*parent = node >= 0 ? dtb_parent(fdt, node) : node;
+	}
 	if (node < 0 || fdt_node_check_compatible(fdt, node, "arm,pl011") != 0)
 		return -ENOENT;
 	return node;
@@ -49,14 +67,16 @@ static int stdout_node(const void *fdt)
 
 static uintptr_t find_pl011(const void *fdt)
 {
-	int node = stdout_node(fdt);
-	if (node < 0 || !dtb_node_enabled(fdt, node))
+	int parent = -1, node = stdout_node(fdt, &parent);
+	if (node < 0 || !dtb_node_enabled(fdt, node)) {
 		for (node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011");
 		     node >= 0 && !dtb_node_enabled(fdt, node);
 		     node = fdt_node_offset_by_compatible(fdt, node, "arm,pl011"))
 			;
+		parent = node >= 0 ? dtb_parent(fdt, node) : node;
+	}
 	uint64_t base, size;
-	if (node < 0 || dtb_reg(fdt, node, 0, &base, &size) != 0)
+	if (node < 0 || dtb_reg_parent(fdt, node, parent, 0, &base, &size) != 0)
 		return 0;
 	if (size < PL011_SIZE || !dtb_range_device_mapped(base, size)) {
 		dtb_errors++; /* only Device-mapped registers are safe to touch */

@@ -9,6 +9,7 @@
 
 #include "aarch64.h"
 #include "arch.h"
+#include "fdt_parents.h"
 
 /*
  * booting.rst caps the DTB at 2 MiB for Linux, but QEMU's -dtb loader pads a
@@ -18,6 +19,9 @@
 #define DTB_MAX_SIZE (16u << 20)
 
 unsigned dtb_errors;
+
+/* Parents recorded by the one full walk boot makes (gic_dtb_scan); see fdt_parents.h. */
+static struct fdt_parents parents;
 
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
@@ -41,6 +45,7 @@ static bool size_ok(const void *fdt, size_t avail)
 int dtb_check_blob(const void *fdt, size_t avail, const char **why)
 {
 	*why = NULL;
+	parents.fdt = NULL; /* a blob checked anew may be another one at the same address */
 	if (fdt_magic(fdt) != FDT_MAGIC)
 		*why = "bad magic";
 	else if (!size_ok(fdt, avail))
@@ -96,6 +101,18 @@ bool dtb_range_device_mapped(uint64_t base, uint64_t size)
 	       (base >= BOOT_NORMAL_END && base + size <= BOOT_DEVICE_HIGH_END);
 }
 
+void dtb_parent_record(const void *fdt, int node, int parent)
+{
+	fdt_parents_add(&parents, fdt, node, parent);
+}
+
+int dtb_parent(const void *fdt, int node)
+{
+	int parent;
+	return fdt_parents_find(&parents, fdt, node, &parent) ? parent
+	                                                      : fdt_parent_offset(fdt, node);
+}
+
 static uint64_t read_cells(const fdt32_t *p, int n)
 {
 	uint64_t v = 0;
@@ -139,7 +156,7 @@ static int translate_one(const void *fdt, int bus, int parent, uint64_t *addr, u
 static int translate(const void *fdt, int bus, uint64_t *addr, uint64_t size)
 {
 	for (int depth = 0; bus > 0; depth++) {
-		int parent = fdt_parent_offset(fdt, bus);
+		int parent = dtb_parent(fdt, bus);
 		if (parent < 0 || depth > 16)
 			return -EINVAL;
 		int err = translate_one(fdt, bus, parent, addr, size);
@@ -156,13 +173,10 @@ static int translate(const void *fdt, int bus, uint64_t *addr, uint64_t size)
  */
 int dtb_reg(const void *fdt, int node, int index, uint64_t *base, uint64_t *size)
 {
-	return dtb_reg_parent(fdt, node, fdt_parent_offset(fdt, node), index, base, size);
+	return dtb_reg_parent(fdt, node, dtb_parent(fdt, node), index, base, size);
 }
 
-/*
- * dtb_reg for a caller that knows node's parent: libfdt finds a parent by
- * walking from the root (twice), which under TCG costs ~0.1 ms per call.
- */
+/* dtb_reg for a caller that knows node's parent. */
 int dtb_reg_parent(const void *fdt, int node, int parent, int index, uint64_t *base, uint64_t *size)
 {
 	int ac, sc, len;

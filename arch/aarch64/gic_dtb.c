@@ -80,6 +80,7 @@ void gic_dtb_scan(const void *fdt)
 	     node >= 0 && depth >= 0 && depth < MAX_DEPTH;
 	     node = fdt_next_node(fdt, node, &depth)) {
 		path[depth] = node;
+		dtb_parent_record(fdt, node, depth ? path[depth - 1] : -FDT_ERR_NOTFOUND);
 		const char *name = depth == 1 ? fdt_get_name(fdt, node, NULL) : NULL;
 		if (name && dtb_nodes.cpus < 0 && strcmp(name, "cpus") == 0)
 			dtb_nodes.cpus = node;
@@ -142,7 +143,7 @@ static uint32_t interrupt_parent(const void *fdt, int node)
 		const fdt32_t *p = fdt_getprop(fdt, node, "interrupt-parent", &len);
 		if (p)
 			return len == 4 ? fdt32_ld(p) : 0;
-		node = fdt_parent_offset(fdt, node);
+		node = dtb_parent(fdt, node);
 	}
 	return 0;
 }

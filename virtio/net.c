@@ -634,12 +634,29 @@ static unsigned rx_capacity(const struct vnet *n)
 	return cap < RX_BUFS_MAX ? cap : RX_BUFS_MAX;
 }
 
-/* §5.1.4.2: the MAC from the configuration, else a random locally administered unicast one. */
+/* A station's own address: not a group (multicast) address, not all zeros (IEEE 802, 8.2). */
+static bool mac_unicast(const uint8_t *m)
+{
+	return !(m[0] & 1) && (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) != 0;
+}
+
+/*
+ * §5.1.4.2: the MAC from the configuration, else a random locally
+ * administered unicast one. A configured address that no station may use
+ * (a device's mistake) is reported and replaced: sent as a source it would
+ * be dropped by every peer, and frames for it would never be ours alone.
+ */
 static void mac_setup(struct vnet *n)
 {
 	if (virtio_has_feature(n->dev, VIRTIO_NET_F_MAC) &&
-	    virtio_config_read(n->dev, VIRTIO_NET_CFG_MAC, n->mac, ETH_ADDR_LEN) == 0)
-		return;
+	    virtio_config_read(n->dev, VIRTIO_NET_CFG_MAC, n->mac, ETH_ADDR_LEN) == 0) {
+		const uint8_t *m = n->mac;
+		if (mac_unicast(m))
+			return;
+		printf("%s: the device's MAC %02x:%02x:%02x:%02x:%02x:%02x is not a unicast "
+		       "address; using a random one\n",
+		       n->dev->name, m[0], m[1], m[2], m[3], m[4], m[5]);
+	}
 	if (noos_random(n->mac, ETH_ADDR_LEN) != ETH_ADDR_LEN) {
 		uint64_t t = arch_time_ns() ^ (uintptr_t)n;
 		memcpy(n->mac, &t, ETH_ADDR_LEN); /* no entropy at all: unique enough on one host */

@@ -7,7 +7,10 @@
  *   it, ping the gateway; with ipv6=1 also wait for a SLAAC address.
  *   expect_ip=, expect_gw= check the lease; interfaces=N the count.
  * mode=serve: TCP on port 7 (one thread per connection) and UDP echo on
- *   port 7, IPv4 and IPv6. A TCP connection's first byte says what it wants:
+ *   port 7, IPv4 and IPv6. With burst=PORT, first of all BURST datagrams
+ *   at once to gw=ADDR:PORT, a neighbour not yet resolved: all must leave
+ *   (the peer counts them), none lost while ARP resolves it.
+ *   A TCP connection's first byte says what it wants:
  *     'E' echo until the client closes
  *     'S' sink: read until the client closes, then answer the byte count
  *         (8 bytes) and FNV-1a hash (4 bytes), little-endian
@@ -37,6 +40,7 @@
 #include "lwip/sockets.h"
 #include "lwip/stats.h"
 #include "lwip/tcpip.h"
+#include "lwip/udp.h"
 
 #include "../../net/net.h"
 #include "../../virtio/virtio.h"
@@ -437,8 +441,44 @@ static void check_baseline(const struct usage *base)
 		fail("lwIP's pools or the driver's buffers did not return to their baseline");
 }
 
+#define BURST 16
+
+/*
+ * BURST datagrams to gw:burst, before anything else talks to gw. They are
+ * sent with lwIP's core lock held throughout, so its netif cannot take in
+ * the ARP reply meanwhile: all BURST wait on the one unresolved entry,
+ * however quick the peer is to answer.
+ */
+static void send_burst(void)
+{
+	unsigned port = env_uint("burst", 0);
+	const char *gw = noos_getenv("gw");
+	ip_addr_t to;
+	if (!port)
+		return;
+	if (!gw || !ipaddr_aton(gw, &to)) {
+		fail("burst: needs gw=");
+		return;
+	}
+	LOCK_TCPIP_CORE();
+	struct udp_pcb *pcb = udp_new();
+	for (int i = 0; pcb && i < BURST; i++) {
+		struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, 16, PBUF_RAM);
+		if (!p || snprintf(p->payload, 16, "burst %d", i) < 0 ||
+		    udp_sendto(pcb, p, &to, (u16_t)port) != ERR_OK)
+			fail("burst: udp_sendto");
+		if (p)
+			pbuf_free(p);
+	}
+	if (pcb)
+		udp_remove(pcb);
+	UNLOCK_TCPIP_CORE();
+	printf("net: sent a burst of %d datagrams to %s:%u\n", BURST, gw, port);
+}
+
 static void mode_serve(void)
 {
+	send_burst();
 	int ls = bound(SOCK_STREAM), us = bound(SOCK_DGRAM);
 	if (ls < 0 || us < 0 || lwip_listen(ls, 8) < 0) {
 		fail("cannot listen");

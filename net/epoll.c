@@ -133,14 +133,7 @@ int noos_epoll_create(int flags)
 /* epfd -> its queue, referenced; NULL with *err. */
 static struct epoll *epoll_get(int epfd, int *err)
 {
-	struct nfile *f = fd_get(epfd);
-	*err = -EBADF;
-	if (f && f->kind != NF_EPOLL) {
-		nfile_put(f);
-		f = NULL;
-		*err = -EINVAL;
-	}
-	return (struct epoll *)f;
+	return (struct epoll *)fd_get_kind(epfd, NF_EPOLL, -EINVAL, err);
 }
 
 /* ---- control ---- */

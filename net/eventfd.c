@@ -67,33 +67,16 @@ void eventfd_set_nonblock(struct eventfd *e, bool on)
 	__atomic_store_n(&e->nonblock, on, __ATOMIC_RELAXED);
 }
 
-/* fd -> its open counter, referenced, with the stack lock taken; NULL with *err. */
+/* fd -> its open counter, referenced, with the stack lock taken; NULL with *err
+ * (-EINVAL for another kind: a read or write of 8 bytes means nothing to it). */
 static struct eventfd *eventfd_begin(int fd, int *err)
 {
-	struct nfile *f = fd_get(fd);
-	*err = -EBADF;
-	if (f && f->kind != NF_EVENT) {
-		nfile_put(f);
-		*err = -EINVAL; /* as read/write of 8 bytes on another kind would not be an
-		                   eventfd's */
-		return NULL;
-	}
-	if (!f)
-		return NULL;
-	net_lock();
-	if (f->closed) {
-		net_unlock();
-		nfile_put(f);
-		return NULL;
-	}
-	*err = 0;
-	return (struct eventfd *)f;
+	return (struct eventfd *)nfile_begin(fd, NF_EVENT, -EINVAL, err);
 }
 
 static void eventfd_end(struct eventfd *e)
 {
-	net_unlock();
-	nfile_put(&e->f);
+	nfile_end(&e->f);
 }
 
 /* Stack lock held: wait for a change unless non-blocking; 0 to look again, or an error. */

@@ -65,6 +65,38 @@ struct nfile *fd_get(int fd)
 	return f;
 }
 
+struct nfile *fd_get_kind(int fd, enum nfile_kind kind, int wrong_kind, int *err)
+{
+	struct nfile *f = fd_get(fd);
+	*err = f ? 0 : -EBADF;
+	if (f && f->kind != kind) {
+		nfile_put(f);
+		f = NULL;
+		*err = wrong_kind;
+	}
+	return f;
+}
+
+struct nfile *nfile_begin(int fd, enum nfile_kind kind, int wrong_kind, int *err)
+{
+	struct nfile *f = fd_get_kind(fd, kind, wrong_kind, err);
+	if (!f)
+		return NULL;
+	net_lock();
+	if (f->closed) { /* closed between the lookup and the lock */
+		nfile_end(f);
+		*err = -EBADF;
+		return NULL;
+	}
+	return f;
+}
+
+void nfile_end(struct nfile *f)
+{
+	net_unlock();
+	nfile_put(f);
+}
+
 struct nfile *fd_remove(int fd)
 {
 	if (fd < 0 || fd >= NET_MAX_FDS)

@@ -94,8 +94,14 @@ struct watch {
 void nfile_init(struct nfile *f, enum nfile_kind kind);
 int fd_install(struct nfile *f); /* the lowest free descriptor takes f's first reference; -EMFILE */
 struct nfile *fd_get(int fd);    /* referenced, or NULL */
-struct nfile *fd_remove(int fd); /* out of the table; the caller owns its reference; NULL */
-void nfile_put(struct nfile *f); /* drop a reference; the last frees the object */
+/* fd's object if it is of kind, referenced; else NULL with *err -EBADF or wrong_kind. */
+struct nfile *fd_get_kind(int fd, enum nfile_kind kind, int wrong_kind, int *err);
+/* The same, open, with the stack lock taken (NULL: *err, -EBADF if closed meanwhile); nfile_end
+ * undoes. */
+struct nfile *nfile_begin(int fd, enum nfile_kind kind, int wrong_kind, int *err);
+void nfile_end(struct nfile *f);
+struct nfile *fd_remove(int fd);        /* out of the table; the caller owns its reference; NULL */
+void nfile_put(struct nfile *f);        /* drop a reference; the last frees the object */
 uint32_t nfile_events(struct nfile *f); /* stack lock: its readiness now (NOOS_EPOLL*) */
 /* Stack lock: f changed; wake its sleepers and tell its watchers (key as struct watch). */
 void nfile_wake(struct nfile *f, uint32_t key);

@@ -66,39 +66,18 @@ uint32_t sock_events(struct sock *s)
 
 struct sock *sock_get(int fd, int *err)
 {
-	struct nfile *f = fd_get(fd);
-	if (!f) {
-		*err = -EBADF;
-		return NULL;
-	}
-	if (f->kind != NF_SOCK) {
-		nfile_put(f);
-		*err = -ENOTSOCK;
-		return NULL;
-	}
-	return (struct sock *)f;
+	return (struct sock *)fd_get_kind(fd, NF_SOCK, -ENOTSOCK, err);
 }
 
 /* fd -> its socket, referenced and with the stack lock held; NULL with *err. */
 struct sock *sock_begin(int fd, int *err)
 {
-	struct sock *s = sock_get(fd, err);
-	if (!s)
-		return NULL;
-	net_lock();
-	if (s->f.closed) { /* closed between the lookup and the lock */
-		net_unlock();
-		sock_put(s);
-		*err = -EBADF;
-		return NULL;
-	}
-	return s;
+	return (struct sock *)nfile_begin(fd, NF_SOCK, -ENOTSOCK, err);
 }
 
 void sock_end(struct sock *s)
 {
-	net_unlock();
-	sock_put(s);
+	nfile_end(&s->f);
 }
 
 int sock_take_err(struct sock *s)

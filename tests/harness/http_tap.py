@@ -23,7 +23,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import net_tap  # noqa: E402
@@ -53,27 +52,21 @@ def in_ns(ns, argv, timeout):
 
 def slaac(ns, guest):
     """Advertise fd77::/64 on tap0 (from a thread inside the namespace) until the guest has its address."""
-    addr, errors = net_tap.eui64(net_tap.PREFIX6), []
+    addr = net_tap.eui64(net_tap.PREFIX6)
 
     def advertise():
-        try:
-            ns.enter()
-            for _ in range(10):
-                net_tap.send_router_advert()
-                try:
-                    guest.wait_for(r"ipv6 " + re.escape(addr.upper()), 2)
-                    return
-                except net_test.TestFailure:
-                    continue
-            errors.append(f"the guest never configured {addr} (SLAAC)")
-        except OSError as e:
-            errors.append(str(e))
-    t = threading.Thread(target=advertise)
-    t.start()
-    t.join()
-    if errors:
-        raise net_test.TestFailure(errors[0])
-    return addr
+        for _ in range(10):
+            net_tap.send_router_advert()
+            try:
+                guest.wait_for(r"ipv6 " + re.escape(addr.upper()), 2)
+                return addr
+            except net_test.TestFailure:
+                continue
+        raise net_test.TestFailure(f"the guest never configured {addr} (SLAAC)")
+    try:
+        return ns.call(advertise)
+    except OSError as e:
+        raise net_test.TestFailure(str(e)) from None
 
 
 def checks(ns, guest, errors):

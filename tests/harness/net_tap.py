@@ -107,6 +107,25 @@ class Namespace:
         finally:
             os.close(fd)
 
+    def call(self, fn):
+        """fn() in a short-lived thread inside the namespace (setns moves only
+        the calling thread), for what must be made there, such as a socket:
+        its result, or its exception raised here."""
+        out = {}
+
+        def body():
+            try:
+                self.enter()
+                out["value"] = fn()
+            except BaseException as e:  # noqa: B036 - handed to the caller
+                out["error"] = e
+        t = threading.Thread(target=body)
+        t.start()
+        t.join()
+        if "error" in out:
+            raise out["error"]
+        return out["value"]
+
 
 def icmp_sum(data):
     if len(data) % 2:
@@ -321,17 +340,11 @@ BURST = 16  # tests/guest/net.c's burst=
 def burst_socket(ns):
     """A UDP socket on the peer's address in the namespace, bound before the
     guest boots: its first packets, sent before it knows our MAC, land here."""
-    out = []
-
     def make():
-        ns.enter()
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((PEER4, BURST_PORT))
-        out.append(s)
-    t = threading.Thread(target=make)
-    t.start()
-    t.join()
-    return out[0]
+        return s
+    return ns.call(make)
 
 
 def count_burst(sock):

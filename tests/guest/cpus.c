@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "arch.h"
+#include "fail.h"
 
 #define TIMEOUT_NS  2000000000ull
 #define STACK_BOUND 65536 /* a handler runs within this many bytes below its CPU's stack top */
@@ -29,17 +30,10 @@ static bool near_below(uintptr_t sp, uintptr_t top)
 	return sp < top && top - sp < STACK_BOUND;
 }
 
-static int failures;
 static int reported;               /* CPUs that answered the current round */
 static int answers[ARCH_MAX_CPUS]; /* per CPU: IPIs handled there */
 static int wrong[ARCH_MAX_CPUS];   /* per CPU: checks that failed there */
 static int kinds_seen[ARCH_IPI_KINDS];
-
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		printf("FAIL " __VA_ARGS__);                                                       \
-		failures++;                                                                        \
-	} while (0)
 
 /* Runs on the CPU that took the IPI, interrupts off. */
 static void on_ipi(enum arch_ipi kind)

@@ -25,6 +25,7 @@
 
 #include "arch.h"
 #include "io.h"
+#include "fail.h"
 
 #define PL031_BASE  0x09010000 /* QEMU virt (hw/arm/virt.c memory map) */
 #define PL031_INTID 34         /* SPI 2 */
@@ -39,17 +40,10 @@
 #define WAIT_NS     (200 * MS) /* a delivered interrupt arrives long before this */
 #define MSI_MAX     1024
 
-static int failures;
 static uintptr_t rtc;
 static int count_a, count_b, wrong_context;
 static int ctx_a, ctx_b;
 static int msi_hits, msi_cpu, stale_hits;
-
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		printf("FAIL " __VA_ARGS__);                                                       \
-		failures++;                                                                        \
-	} while (0)
 
 /* Both handlers quiet the device (a level line must be low before the EOI). */
 static void on_alarm(void *ctx)

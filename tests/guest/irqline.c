@@ -12,6 +12,7 @@
 
 #include "arch.h"
 #include "io.h"
+#include "fail.h"
 
 #define RTC_IRQ    8
 #define CMOS_INDEX 0x70
@@ -22,15 +23,8 @@
 #define MS         1000000ull
 #define TIMEOUT_NS (2000 * MS)
 
-static int failures;
 static int count_a, count_b, wrong_context;
 static int ctx_a, ctx_b;
-
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		printf("FAIL " __VA_ARGS__);                                                       \
-		failures++;                                                                        \
-	} while (0)
 
 static uint8_t cmos_read(uint8_t reg)
 {

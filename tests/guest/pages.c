@@ -9,15 +9,7 @@
 #include <string.h>
 
 #include "noos.h"
-
-static int failures;
-
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		printf("FAIL " __VA_ARGS__);                                                       \
-		printf("\n");                                                                      \
-		failures++;                                                                        \
-	} while (0)
+#include "fail.h"
 
 static uint64_t free_pages(void)
 {
@@ -32,20 +24,20 @@ static void block_of_order(unsigned order)
 	uint64_t before = free_pages();
 	unsigned char *b = noos_pages_alloc(order);
 	if (!b) {
-		FAIL("order %u refused", order);
+		FAIL("order %u refused\n", order);
 		return;
 	}
 	if ((uintptr_t)b % size)
-		FAIL("order %u block %p not aligned to its size", order, (void *)b);
+		FAIL("order %u block %p not aligned to its size\n", order, (void *)b);
 	memset(b, 0xa5, size);
 	if (b[0] != 0xa5 || b[size - 1] != 0xa5)
-		FAIL("order %u block not writable", order);
+		FAIL("order %u block not writable\n", order);
 	if (before - free_pages() != (1ull << order))
-		FAIL("order %u: free pages dropped by %lu", order,
+		FAIL("order %u: free pages dropped by %lu\n", order,
 		     (unsigned long)(before - free_pages()));
 	noos_pages_free(b);
 	if (free_pages() != before)
-		FAIL("order %u: free pages not back after free", order);
+		FAIL("order %u: free pages not back after free\n", order);
 }
 
 int main(void)
@@ -56,12 +48,12 @@ int main(void)
 	noos_mem_stats(&st);
 	uint64_t failed = st.failed_allocs;
 	if (noos_pages_alloc(NOOS_MEM_ORDERS) != NULL || noos_pages_alloc(~0u) != NULL)
-		FAIL("a nonexistent order was granted");
+		FAIL("a nonexistent order was granted\n");
 	if (noos_pages_alloc(NOOS_MEM_ORDERS - 1) != NULL) /* 1 GiB on a 128 MiB VM */
-		FAIL("a block larger than RAM was granted");
+		FAIL("a block larger than RAM was granted\n");
 	noos_mem_stats(&st);
 	if (st.failed_allocs <= failed)
-		FAIL("the refused request was not counted");
+		FAIL("the refused request was not counted\n");
 	block_of_order(1); /* still working after the refusal */
 	if (failures)
 		return 1;

@@ -20,15 +20,7 @@
 
 #include "noos.h"
 #include "../../pci/pci.h"
-
-static int failures;
-
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		printf("FAIL " __VA_ARGS__);                                                       \
-		printf("\n");                                                                      \
-		failures++;                                                                        \
-	} while (0)
+#include "fail.h"
 
 static uint64_t bar_register(const struct pci_func *f, unsigned i)
 {
@@ -52,8 +44,8 @@ static void check_overlaps(const struct pci_func *f, unsigned i)
 				continue;
 			if (o->bus_addr < b->bus_addr + b->size &&
 			    b->bus_addr < o->bus_addr + o->size)
-				FAIL("%s bar%u overlaps %s bar%u", f->name, i, pci_func_at(j)->name,
-				     k);
+				FAIL("%s bar%u overlaps %s bar%u\n", f->name, i,
+				     pci_func_at(j)->name, k);
 		}
 }
 
@@ -64,14 +56,14 @@ static void check_bars(const struct pci_func *f)
 		if (b->kind == PCI_BAR_NONE)
 			continue;
 		if (!b->valid) {
-			FAIL("%s bar%u has no usable address", f->name, i);
+			FAIL("%s bar%u has no usable address\n", f->name, i);
 			continue;
 		}
 		if (b->size == 0 || (b->size & (b->size - 1)) || (b->bus_addr & (b->size - 1)))
-			FAIL("%s bar%u: size 0x%lx or address 0x%lx", f->name, i,
+			FAIL("%s bar%u: size 0x%lx or address 0x%lx\n", f->name, i,
 			     (unsigned long)b->size, (unsigned long)b->bus_addr);
 		if (bar_register(f, i) != b->bus_addr)
-			FAIL("%s bar%u register 0x%lx, recorded 0x%lx", f->name, i,
+			FAIL("%s bar%u register 0x%lx, recorded 0x%lx\n", f->name, i,
 			     (unsigned long)bar_register(f, i), (unsigned long)b->bus_addr);
 		check_overlaps(f, i);
 	}
@@ -81,11 +73,11 @@ static void check_topology(const struct pci_func *f)
 {
 	const struct pci_func *p = f->parent;
 	if (p && (f->bus != p->secondary || f->bus > p->subordinate))
-		FAIL("%s is on bus %02x, behind %s (buses %02x-%02x)", f->name, f->bus, p->name,
+		FAIL("%s is on bus %02x, behind %s (buses %02x-%02x)\n", f->name, f->bus, p->name,
 		     p->secondary, p->subordinate);
 	if (f->header_type == PCI_HEADER_TYPE_BRIDGE &&
 	    (f->secondary <= f->bus || f->subordinate < f->secondary))
-		FAIL("%s: bridge buses %02x-%02x", f->name, f->secondary, f->subordinate);
+		FAIL("%s: bridge buses %02x-%02x\n", f->name, f->secondary, f->subordinate);
 }
 
 static void check_virtio(const struct pci_func *f)
@@ -94,17 +86,17 @@ static void check_virtio(const struct pci_func *f)
 		return;
 	const struct virtio_pci_dev *d = f->driver_data;
 	if (f->driver != &virtio_pci_driver || !d || !d->vdev.ops) {
-		FAIL("%s: virtio function not taken by virtio-pci", f->name);
+		FAIL("%s: virtio function not taken by virtio-pci\n", f->name);
 		return;
 	}
 	uint16_t cmd = pci_read16(f, PCI_COMMAND);
 	if (!(cmd & PCI_COMMAND_MASTER) || !(cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO)))
-		FAIL("%s: command register 0x%x", f->name, cmd);
+		FAIL("%s: command register 0x%x\n", f->name, cmd);
 	struct virtio_device *vdev = (struct virtio_device *)&d->vdev;
 	uint64_t features = vdev->ops->get_features(vdev);
 	bool version1 = features & (1ull << VIRTIO_F_VERSION_1);
 	if (vdev->ops->modern != version1 || (!vdev->ops->modern && features >> 32))
-		FAIL("%s: %s transport, device features 0x%lx", f->name, vdev->ops->name,
+		FAIL("%s: %s transport, device features 0x%lx\n", f->name, vdev->ops->name,
 		     (unsigned long)features);
 	printf("pci-test: %s virtio type %u over %s, features 0x%lx\n", f->name,
 	       (unsigned)vdev->device_id, vdev->ops->name, (unsigned long)features);
@@ -132,7 +124,7 @@ static void expect_function(const char *spec, bool *used)
 		used[i] = true;
 		return;
 	}
-	FAIL("no function matching %s", spec);
+	FAIL("no function matching %s\n", spec);
 }
 
 static void check_mac(const char *want)
@@ -146,20 +138,20 @@ static void check_mac(const char *want)
 		uint8_t mac[6];
 		char got[18];
 		if (vdev->ops->config_read(vdev, 0, mac, sizeof(mac)) < 0) {
-			FAIL("%s: config read refused", f->name);
+			FAIL("%s: config read refused\n", f->name);
 			return;
 		}
 		snprintf(got, sizeof(got), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
 		         mac[3], mac[4], mac[5]);
 		printf("pci-test: %s mac %s\n", f->name, got);
 		if (strcmp(got, want))
-			FAIL("%s: mac %s, want %s", f->name, got, want);
+			FAIL("%s: mac %s, want %s\n", f->name, got, want);
 		uint8_t byte;
 		if (vdev->ops->config_read(vdev, 0xfffffff0u, &byte, 1) != -EINVAL)
-			FAIL("%s: config read far out of range accepted", f->name);
+			FAIL("%s: config read far out of range accepted\n", f->name);
 		return;
 	}
-	FAIL("no virtio-net function for mac=%s", want);
+	FAIL("no virtio-net function for mac=%s\n", want);
 }
 
 int main(int argc, char **argv)
@@ -167,7 +159,7 @@ int main(int argc, char **argv)
 	static bool used[PCI_MAX_FUNCS];
 	printf("pci-test: %u functions, %u errors\n", pci_func_count(), pci_errors);
 	if (pci_func_count() == 0)
-		FAIL("no PCI functions");
+		FAIL("no PCI functions\n");
 	for (unsigned i = 0; i < pci_func_count(); i++) {
 		const struct pci_func *f = pci_func_at(i);
 		check_bars(f);
@@ -180,7 +172,7 @@ int main(int argc, char **argv)
 	if (mac)
 		check_mac(mac);
 	if (pci_errors)
-		FAIL("%u malformed values reported while booting", pci_errors);
+		FAIL("%u malformed values reported while booting\n", pci_errors);
 	printf(failures ? "pci: %d failures\n" : "pci: ok\n", failures);
 	return failures ? 1 : 0;
 }

@@ -15,14 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-/* Print a FAIL line and count it; safe from any thread (lines may interleave). */
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		printf("FAIL " __VA_ARGS__);                                                       \
-		__atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);                                \
-	} while (0)
+#include "fail.h"
 
 #define MS 1000000ull
 

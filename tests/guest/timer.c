@@ -15,24 +15,18 @@
 #include "arch.h"
 #include "noos.h"
 #include "rt.h"
+#include "fail.h"
 
 #define MS            1000000ull
 #define TIMEOUT_NS    (2000 * MS)
 #define YEAR_2024_SEC 1704067200ll
 #define YEAR_2100_SEC 4102444800ll
 
-static int failures;
 static int fire_count[ARCH_MAX_CPUS];
 static uint64_t fire_time[ARCH_MAX_CPUS];
 static uint64_t deadline_of[ARCH_MAX_CPUS];
 static uint64_t ipi_time[ARCH_MAX_CPUS];
 static int answered;
-
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		printf("FAIL " __VA_ARGS__);                                                       \
-		failures++;                                                                        \
-	} while (0)
 
 static void on_timer(void)
 {

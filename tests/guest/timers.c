@@ -8,17 +8,9 @@
 #include <stdio.h>
 
 #include "noos.h"
+#include "fail.h"
 
 #define MS 1000000ull
-
-static int failures;
-
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		printf("FAIL " __VA_ARGS__);                                                       \
-		printf("\n");                                                                      \
-		failures++;                                                                        \
-	} while (0)
 
 struct probe {
 	volatile unsigned count;
@@ -50,7 +42,7 @@ static void one_shot(void)
 	struct probe p = {0};
 	noos_timer_t *t;
 	if (noos_timer_create(&t, on_fire, &p) != 0) {
-		FAIL("one-shot: create");
+		FAIL("one-shot: create\n");
 		return;
 	}
 	p.armed_at = noos_time_ns();
@@ -58,12 +50,12 @@ static void one_shot(void)
 	wait_for_count(&p, 1, 10000 * MS);
 	noos_sleep_ns(60 * MS);
 	if (p.count != 1)
-		FAIL("one-shot fired %u times", p.count);
+		FAIL("one-shot fired %u times\n", p.count);
 	if (p.first_at < p.armed_at + 20 * MS)
-		FAIL("one-shot fired %lu ns early",
+		FAIL("one-shot fired %lu ns early\n",
 		     (unsigned long)(p.armed_at + 20 * MS - p.first_at));
 	if (noos_timer_cancel(t) != 0)
-		FAIL("cancel of a fired one-shot says it was armed");
+		FAIL("cancel of a fired one-shot says it was armed\n");
 	noos_timer_delete(t);
 	printf("timers: one-shot after %lu us\n",
 	       (unsigned long)((p.first_at - p.armed_at) / 1000));
@@ -79,18 +71,18 @@ static void periodic(void)
 	noos_timer_arm(t, period, period);
 	wait_for_count(&p, 5, 20000 * MS);
 	if (noos_timer_cancel(t) != 1)
-		FAIL("cancel of an armed periodic timer says it was not armed");
+		FAIL("cancel of an armed periodic timer says it was not armed\n");
 	unsigned n = p.count;
 	if (n < 5)
-		FAIL("periodic fired only %u times", n);
+		FAIL("periodic fired only %u times\n", n);
 	/* Firing k (from 0) is never before armed + (k + 1) periods: no drift forwards. */
 	for (unsigned k = 0; k < n && k < 64; k++)
 		if (p.times[k] < p.armed_at + (k + 1) * period)
-			FAIL("periodic firing %u came %lu ns early", k,
+			FAIL("periodic firing %u came %lu ns early\n", k,
 			     (unsigned long)(p.armed_at + (k + 1) * period - p.times[k]));
 	noos_sleep_ns(50 * MS);
 	if (p.count != n)
-		FAIL("periodic fired %u times after cancel", p.count - n);
+		FAIL("periodic fired %u times after cancel\n", p.count - n);
 	noos_timer_delete(t);
 	printf("timers: periodic fired %u times\n", n);
 }
@@ -109,10 +101,10 @@ static void rearm_and_delete(void)
 	wait_for_count(&a, 1, 10000 * MS);
 	noos_sleep_ns(30 * MS);
 	if (a.count != 1 || a.first_at < a.armed_at + 80 * MS)
-		FAIL("re-armed timer: %u firings, first after %lu ns", a.count,
+		FAIL("re-armed timer: %u firings, first after %lu ns\n", a.count,
 		     (unsigned long)(a.first_at - a.armed_at));
 	if (b.count != 0)
-		FAIL("deleted timer fired %u times", b.count);
+		FAIL("deleted timer fired %u times\n", b.count);
 	noos_timer_delete(ta);
 }
 
@@ -121,10 +113,10 @@ static void bad_calls(void)
 	noos_timer_t *t;
 	if (noos_timer_create(&t, NULL, NULL) != -EINVAL ||
 	    noos_timer_create(NULL, on_fire, NULL) != -EINVAL)
-		FAIL("create without fn or out accepted");
+		FAIL("create without fn or out accepted\n");
 	if (noos_timer_arm(NULL, 1, 0) != -EINVAL || noos_timer_cancel(NULL) != -EINVAL ||
 	    noos_timer_delete(NULL) != -EINVAL)
-		FAIL("NULL timer accepted");
+		FAIL("NULL timer accepted\n");
 }
 
 int main(void)

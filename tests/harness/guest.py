@@ -175,15 +175,20 @@ def host_command(template, ports):
 
 
 class Background:
-    """QEMU in a thread; its serial output searchable while it runs."""
+    """QEMU in a thread; its serial output searchable while it runs. Started
+    at once unless start=False (then call start())."""
 
-    def __init__(self, cfg, timeout):
+    def __init__(self, cfg, timeout, start=True):
         import threading
         self.text = ""
         self.cond = threading.Condition()
         self.outcome = None
         self.runner = qemu.Runner(cfg, timeout=timeout, echo=self._echo)
         self.thread = threading.Thread(target=self._run, daemon=True)
+        if start:
+            self.start()
+
+    def start(self):
         self.thread.start()
 
     def _echo(self, s):
@@ -198,15 +203,20 @@ class Background:
             with self.cond:
                 self.cond.notify_all()
 
-    def wait_for(self, regex, deadline):
+    def search(self, regex, deadline):
+        """The first match of regex in the output (re.MULTILINE), waiting for it
+        until time.monotonic() reaches deadline or QEMU ends; None if none came."""
         import time
         with self.cond:
-            while not re.search(regex, plain(self.text), re.MULTILINE):
+            while not (m := re.search(regex, plain(self.text), re.MULTILINE)):
                 left = deadline - time.monotonic()
                 if left <= 0 or not self.thread.is_alive():
-                    return False
+                    return None
                 self.cond.wait(min(left, 0.5))
-            return True
+            return m
+
+    def wait_for(self, regex, deadline):
+        return self.search(regex, deadline) is not None
 
     def stop(self):
         """Kill QEMU if it still runs; True if the guest had exited by itself."""

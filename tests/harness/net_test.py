@@ -46,6 +46,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import guest  # noqa: E402
 import qemu  # noqa: E402
 
 PASS, FAIL, SKIP = 0, 1, 77
@@ -89,43 +90,19 @@ def free_port(kind):
         return s.getsockname()[1]
 
 
-class Guest:
-    """QEMU in a thread; the serial output collected and searchable as it comes."""
+class Guest(guest.Background):
+    """guest.py's Background, started by start(), whose wait_for takes a
+    timeout and fails the test when the output never comes."""
 
     def __init__(self, cfg, timeout):
+        super().__init__(cfg, timeout, start=False)
         self.cfg = cfg
-        self.text = ""
-        self.cond = threading.Condition()
-        self.outcome = None
-        self.runner = qemu.Runner(cfg, timeout=timeout, echo=self._echo)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _echo(self, s):
-        with self.cond:
-            self.text += s
-            self.cond.notify_all()
-
-    def _run(self):
-        try:
-            self.outcome = self.runner.run()
-        finally:
-            with self.cond:
-                self.cond.notify_all()
-
-    def start(self):
-        self.thread.start()
 
     def wait_for(self, regex, timeout):
-        end = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                m = re.search(regex, self.text.replace("\r", ""), re.MULTILINE)
-                if m:
-                    return m
-                left = end - time.monotonic()
-                if left <= 0 or not self.thread.is_alive():
-                    raise TestFailure(f"guest never printed {regex!r}")
-                self.cond.wait(min(left, 0.5))
+        m = self.search(regex, time.monotonic() + timeout)
+        if not m:
+            raise TestFailure(f"guest never printed {regex!r}")
+        return m
 
     def finish(self, timeout):
         self.thread.join(timeout)

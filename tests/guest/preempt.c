@@ -90,16 +90,6 @@ static void *urgent(void *arg)
 	return NULL;
 }
 
-static void sort(uint64_t *v, unsigned n)
-{
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			uint64_t t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-}
-
 static void check_priority(void)
 {
 	struct noos_thread_opts o = {
@@ -111,7 +101,7 @@ static void check_priority(void)
 		return;
 	}
 	join(t);
-	sort(wake_late, WAKES);
+	sort_u64(wake_late, WAKES);
 	printf("a priority %d thread beside spinners woke late by median %lu us, at worst %lu us\n",
 	       NOOS_PRIO_MAX, (unsigned long)(wake_late[WAKES / 2] / 1000),
 	       (unsigned long)(wake_late[WAKES - 1] / 1000));

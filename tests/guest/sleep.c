@@ -46,16 +46,6 @@ static void *sleeper(void *arg)
 	return NULL;
 }
 
-static void sort(uint64_t *v, unsigned n)
-{
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			uint64_t t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-}
-
 int main(void)
 {
 	unsigned n = noos_cpu_count();
@@ -67,7 +57,7 @@ int main(void)
 	for (unsigned c = 0; c < n; c++)
 		join(t[c]);
 	unsigned m = samples < MAX_SAMPLES ? samples : MAX_SAMPLES, over = 0;
-	sort(late_ns, m);
+	sort_u64(late_ns, m);
 	for (unsigned i = 0; i < m; i++)
 		over += late_ns[i] > late_ms * MS;
 	if (m)

@@ -61,6 +61,17 @@ static inline void spin_for(uint64_t ns)
 		;
 }
 
+/* Sort v ascending (insertion sort: the tests sort a few hundred latencies). */
+static inline void sort_u64(uint64_t *v, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+}
+
 /* "ok" and 0, or the failure count and 1: what main returns. */
 static inline int finish(const char *name, unsigned n)
 {

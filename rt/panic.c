@@ -13,8 +13,9 @@ static volatile int panicking;
 /*
  * Interrupts off and the console lock ignored (its holder may be what broke).
  * A panic inside a panic prints one line and stops, instead of recursing.
+ * Then the message.
  */
-static void panic_enter(void)
+static void panic_enter(const char *fmt, va_list ap)
 {
 	arch_irq_disable();
 	console_panic_mode();
@@ -22,6 +23,8 @@ static void panic_enter(void)
 		console_write("\nPANIC: nested panic\n", 21);
 		arch_exit(PANIC_EXIT_STATUS);
 	}
+	printf("\nPANIC: ");
+	vprintf(fmt, ap);
 }
 
 void backtrace_print(uintptr_t first_pc, uintptr_t fp)
@@ -37,11 +40,9 @@ void backtrace_print(uintptr_t first_pc, uintptr_t fp)
 
 void panic(const char *fmt, ...)
 {
-	panic_enter();
 	va_list ap;
 	va_start(ap, fmt);
-	printf("\nPANIC: ");
-	vprintf(fmt, ap);
+	panic_enter(fmt, ap);
 	va_end(ap);
 	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
 	printf("\n  caller %p  fp %#lx  sp %p\n", __builtin_return_address(0), (unsigned long)fp,
@@ -52,11 +53,9 @@ void panic(const char *fmt, ...)
 
 void panic_trap(const struct trap_frame *tf, const char *fmt, ...)
 {
-	panic_enter();
 	va_list ap;
 	va_start(ap, fmt);
-	printf("\nPANIC: ");
-	vprintf(fmt, ap);
+	panic_enter(fmt, ap);
 	va_end(ap);
 	printf("\nregisters:\n");
 	arch_dump_trap(tf);

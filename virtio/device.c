@@ -83,6 +83,8 @@ static int negotiate(struct virtio_device *dev, uint64_t driver_features)
 		            ops->name);
 	uint64_t wanted = (driver_features & DEVICE_FEATURE_MASK) | core_features(dev);
 	dev->features = offered & wanted;
+	if (dev->driver && dev->driver->features_select)
+		dev->features = dev->driver->features_select(dev->features);
 	ops->set_features(dev, dev->features);
 	if (!ops->modern)
 		return 0; /* legacy devices have no FEATURES_OK step (§3.1.2) */

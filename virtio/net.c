@@ -259,6 +259,20 @@ static void mac_setup(struct vnet *n)
 	n->mac[0] = (uint8_t)((n->mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
 }
 
+/*
+ * §5.1.3.1: GUEST_TSO4/6 depend on GUEST_CSUM. noos also takes them only
+ * with MRG_RXBUF: without it every receive buffer would have to hold a
+ * whole 64 KiB segment (§5.1.6.3.1), where with it a segment spreads over
+ * the ordinary 2 KiB buffers (net_rx.c).
+ */
+uint64_t virtio_net_features(uint64_t f)
+{
+	uint64_t need = F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_MRG_RXBUF);
+	if ((f & need) != need)
+		f &= ~(F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6));
+	return f;
+}
+
 static void features_setup(struct vnet *n)
 {
 	struct virtio_device *dev = n->dev;
@@ -267,6 +281,8 @@ static void features_setup(struct vnet *n)
 	    .hdr_len = dev->ops->modern || mrg ? VIRTIO_NET_HDR_LEN : VIRTIO_NET_HDR_LEN_LEGACY,
 	    .mrg_rxbuf = mrg,
 	    .guest_csum = virtio_has_feature(dev, VIRTIO_NET_F_GUEST_CSUM),
+	    .guest_tso4 = virtio_has_feature(dev, VIRTIO_NET_F_GUEST_TSO4),
+	    .guest_tso6 = virtio_has_feature(dev, VIRTIO_NET_F_GUEST_TSO6),
 	};
 	n->csum = virtio_has_feature(dev, VIRTIO_NET_F_CSUM);
 	/* §5.1.3.1: HOST_TSO4/6 depend on CSUM (a device offering them alone is not heeded). */
@@ -282,15 +298,16 @@ static void features_setup(struct vnet *n)
 static void describe(const struct vnet *n)
 {
 	const uint8_t *m = n->mac;
-	printf(
-	    "%s: virtio-net %02x:%02x:%02x:%02x:%02x:%02x, %u rx buffers, hdr %u%s%s%s%s%s%s%s%s, "
-	    "%s\n",
-	    n->dev->name, m[0], m[1], m[2], m[3], m[4], m[5], n->rx_total,
-	    (unsigned)n->hcfg.hdr_len, n->hcfg.mrg_rxbuf ? " mrg_rxbuf" : "",
-	    n->csum ? " csum" : "", n->tso4 ? " tso4" : "", n->tso6 ? " tso6" : "",
-	    n->hcfg.guest_csum ? " guest_csum" : "", n->status ? " status" : "",
-	    n->ctlq ? " ctrl_vq" : "", n->announce ? " announce" : "",
-	    n->irq ? "interrupts" : "polled");
+	printf("%s: virtio-net %02x:%02x:%02x:%02x:%02x:%02x, %u rx buffers, hdr "
+	       "%u%s%s%s%s%s%s%s%s%s%s, "
+	       "%s\n",
+	       n->dev->name, m[0], m[1], m[2], m[3], m[4], m[5], n->rx_total,
+	       (unsigned)n->hcfg.hdr_len, n->hcfg.mrg_rxbuf ? " mrg_rxbuf" : "",
+	       n->csum ? " csum" : "", n->tso4 ? " tso4" : "", n->tso6 ? " tso6" : "",
+	       n->hcfg.guest_csum ? " guest_csum" : "", n->hcfg.guest_tso4 ? " guest_tso4" : "",
+	       n->hcfg.guest_tso6 ? " guest_tso6" : "", n->status ? " status" : "",
+	       n->ctlq ? " ctrl_vq" : "", n->announce ? " announce" : "",
+	       n->irq ? "interrupts" : "polled");
 }
 
 static struct vnet *vnet_for(struct virtio_device *dev, bool *fresh)

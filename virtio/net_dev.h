@@ -46,6 +46,10 @@ struct vnet {
 	void *rx_free;          /* lock-free stack, linked through each buffer's first word */
 	unsigned rx_free_count; /* atomic; may lag the stack by the buffers in flight */
 	uint16_t rx_skip;       /* buffers still to drop of a frame spread over several */
+	/* A frame over several buffers being gathered: they may come over several polls. */
+	struct vnet_rx_piece rx_piece[VNET_RX_MAX_PIECES];
+	struct vnet_rx_info rx_info; /* its first buffer's check, frame_len growing */
+	unsigned rx_have;            /* pieces gathered; 0: no frame open */
 	/* Transmit contexts (caller-serialised, see virtio.h). */
 	struct tx_ctx *tx;
 	uint16_t tx_count, tx_free;

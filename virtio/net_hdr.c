@@ -80,7 +80,7 @@ static enum vnet_rx_verdict check_buffers(const struct vnet_hdr_cfg *cfg, const 
 	if (n == 0)
 		return VNET_RX_BAD_HEADER;
 	info->num_buffers = n;
-	return n > 1 ? VNET_RX_MULTI : VNET_RX_OK;
+	return VNET_RX_OK;
 }
 
 /*
@@ -107,6 +107,92 @@ static enum vnet_rx_verdict check_csum(const struct vnet_hdr_cfg *cfg, const uin
 	return VNET_RX_OK;
 }
 
+/* A frame that fits one buffer: one that needs several is dropped whole. */
+static enum vnet_rx_verdict check_plain(const struct vnet_hdr_cfg *cfg, uint8_t *hdr,
+                                        struct vnet_rx_info *info)
+{
+	if (info->num_buffers > 1)
+		return VNET_RX_MULTI; /* longer than ETH_FRAME_MAX: a buffer holds that */
+	if (info->frame_len > ETH_FRAME_MAX)
+		return VNET_RX_OVERSIZED;
+	return check_csum(cfg, hdr, hdr + cfg->hdr_len, info);
+}
+
+#define ETHTYPE_IPV4_ 0x0800
+#define ETHTYPE_IPV6_ 0x86dd
+#define IP4_HLEN_     20
+#define IP6_HLEN_     40
+#define TCP_HLEN_     20
+#define TCP_CSUM_OFF_ 16 /* RFC 793 §3.1 */
+
+/*
+ * The first buffer of a large segment holds its Ethernet, IP and TCP
+ * headers (a buffer has room for 1970 frame bytes, headers take at most
+ * 14 + 60 + 60, or IPv6's extension headers, which lwIP does not take in
+ * a segment anyway), of the IP version gso_type says. Where the TCP header
+ * starts exactly is lwIP's to check.
+ */
+static bool gso_headers(const uint8_t *frame, uint32_t len, bool v6)
+{
+	uint32_t min = ETH_HDR_LEN + (v6 ? IP6_HLEN_ : IP4_HLEN_) + TCP_HLEN_;
+	if (len < min)
+		return false;
+	uint16_t type = (uint16_t)(frame[12] << 8 | frame[13]);
+	return v6 ? type == ETHTYPE_IPV6_ && frame[14] >> 4 == 6
+	          : type == ETHTYPE_IPV4_ && frame[14] >> 4 == 4;
+}
+
+/*
+ * §5.1.6.4 checksum of a large segment: the device must vouch for it, as
+ * nothing can check it once the segment is cut. NEEDS_CSUM: the field at
+ * csum_start + csum_offset is TCP's, inside the first buffer, and holds
+ * the pseudo-header sum; it is left so (summing 64 KiB that lwIP is told
+ * not to check would only cost). DATA_VALID: the whole segment checked.
+ */
+static enum vnet_rx_verdict gso_csum(const uint8_t *hdr, struct vnet_rx_info *info, bool v6)
+{
+	uint8_t flags = hdr[offsetof(struct virtio_net_hdr, flags)];
+	if (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		uint32_t start = get16(hdr + offsetof(struct virtio_net_hdr, csum_start));
+		uint32_t offset = get16(hdr + offsetof(struct virtio_net_hdr, csum_offset));
+		uint32_t min = ETH_HDR_LEN + (v6 ? IP6_HLEN_ : IP4_HLEN_);
+		if (start < min || offset != TCP_CSUM_OFF_ || start + TCP_HLEN_ > info->frame_len)
+			return VNET_RX_BAD_HEADER;
+	} else if (flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+		info->data_valid = true;
+	} else {
+		return VNET_RX_BAD_HEADER;
+	}
+	info->csum_valid = true;
+	return VNET_RX_OK;
+}
+
+/*
+ * §5.1.6.4 with GUEST_TSO4/6 (which need GUEST_CSUM, §5.1.3.1): TCP over
+ * IPv4 or IPv6 as negotiated; never with the ECN bit, as GUEST_ECN is not
+ * negotiated (§5.1.6.4.1: the device MUST NOT then send it). gso_size is
+ * the sender's segment payload: at least a byte, and at most what fits our
+ * MTU. hdr_len is only a hint (§5.1.6.4.2), not used.
+ */
+static enum vnet_rx_verdict check_gso(const struct vnet_hdr_cfg *cfg, uint8_t *hdr, uint8_t gso,
+                                      struct vnet_rx_info *info)
+{
+	bool v6 = gso == VIRTIO_NET_HDR_GSO_TCPV6;
+	if (!(v6 ? cfg->guest_tso6 : gso == VIRTIO_NET_HDR_GSO_TCPV4 && cfg->guest_tso4) ||
+	    !cfg->guest_csum || !cfg->mrg_rxbuf)
+		return VNET_RX_BAD_HEADER;
+	uint16_t size = get16(hdr + offsetof(struct virtio_net_hdr, gso_size));
+	if (size == 0 || size > ETH_DATA_MAX)
+		return VNET_RX_BAD_HEADER;
+	if (info->frame_len > VNET_RX_GSO_MAX)
+		return VNET_RX_OVERSIZED;
+	if (!gso_headers(hdr + cfg->hdr_len, info->frame_len, v6))
+		return VNET_RX_BAD_HEADER;
+	info->gso_type = gso;
+	info->gso_size = size;
+	return gso_csum(hdr, info, v6);
+}
+
 enum vnet_rx_verdict vnet_rx_check(const struct vnet_hdr_cfg *cfg, uint8_t *hdr, uint32_t used,
                                    struct vnet_rx_info *info)
 {
@@ -117,13 +203,21 @@ enum vnet_rx_verdict vnet_rx_check(const struct vnet_hdr_cfg *cfg, uint8_t *hdr,
 	enum vnet_rx_verdict v = check_buffers(cfg, hdr, info);
 	if (v != VNET_RX_OK)
 		return v;
-	if (info->frame_len > ETH_FRAME_MAX)
-		return VNET_RX_OVERSIZED;
-	/* No GUEST_TSO/UFO is ever negotiated: a GSO frame is a device error (§5.1.6.4.1). */
+	/* ECN alone is a flag on no segment at all: tolerated, as before GSO was negotiated. */
 	uint8_t gso = hdr[offsetof(struct virtio_net_hdr, gso_type)];
-	if ((gso & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE)
-		return VNET_RX_BAD_HEADER;
-	return check_csum(cfg, hdr, hdr + cfg->hdr_len, info);
+	if ((gso & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_NONE)
+		return check_plain(cfg, hdr, info);
+	return check_gso(cfg, hdr, gso, info);
+}
+
+enum vnet_rx_verdict vnet_rx_continue(struct vnet_rx_info *info, uint32_t used)
+{
+	if (used == 0)
+		return VNET_RX_TRUNCATED; /* a buffer of the frame with none of it */
+	if (used > VNET_RX_GSO_MAX - info->frame_len)
+		return VNET_RX_OVERSIZED;
+	info->frame_len += used;
+	return VNET_RX_OK;
 }
 
 /*

@@ -16,6 +16,11 @@
  *   [0, 64)                     the client's (and the free stack's link while free)
  *   [78 - hdr_len, 78)          struct virtio_net_hdr, 12 or 10 bytes
  *   [78, 2048)                  the Ethernet frame; its IP header starts 4-byte aligned
+ * The later buffers of a frame over several (a large TCP segment, with
+ * GUEST_TSO4/6 and MRG_RXBUF, §5.1.6.4) hold no header: the frame
+ * continues from 78 - hdr_len. Such a frame is gathered in the device's
+ * state (its buffers may come over several polls) and handed up whole; a
+ * bad buffer of it drops the whole frame, the rest skipped as it comes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +31,13 @@
 #include "net_reg.h"
 #include "virtio.h"
 #include "net_dev.h"
+
+/* A large segment's buffers: the first holds the header and less of the frame. */
+_Static_assert(1 + (VNET_RX_GSO_MAX - (VNET_RX_BUF_BYTES - VNET_RX_FRAME_OFF) +
+                    (VNET_RX_BUF_BYTES - VNET_RX_FRAME_OFF + VIRTIO_NET_HDR_LEN) - 1) /
+                           (VNET_RX_BUF_BYTES - VNET_RX_FRAME_OFF + VIRTIO_NET_HDR_LEN) <=
+                   VNET_RX_MAX_PIECES,
+               "VNET_RX_MAX_PIECES holds the longest large segment");
 
 unsigned vnet_rx_buffers(const struct vnet *n, unsigned *posted, unsigned *free_)
 {
@@ -99,16 +111,25 @@ void vnet_refill(struct vnet *n)
 	}
 }
 
-/* A frame over several buffers (only with MRG_RXBUF): drop the rest of it as it comes. */
-static void rx_drop_multi(struct vnet *n, const struct vnet_rx_info *info)
+/*
+ * The buffers still to come of a frame over several (MRG_RXBUF): the
+ * device holds at least that many (it cannot have used buffers it was
+ * never given), else num_buffers is a lie and nothing is skipped.
+ */
+static bool rest_held(struct vnet *n, const struct vnet_rx_info *info)
 {
-	unsigned rest = info->num_buffers - 1u;
-	if (rest > n->rxq->outstanding) {
-		n->stats.rx_bad_header++; /* more buffers than the device holds */
-		return;
-	}
+	if (info->num_buffers - 1u <= n->rxq->outstanding)
+		return true;
+	n->stats.rx_bad_header++;
+	return false;
+}
+
+/* A frame over several buffers that we cannot take: drop the rest of it as it comes. */
+static void rx_drop_rest(struct vnet *n, const struct vnet_rx_info *info, unsigned taken)
+{
 	n->stats.rx_oversized++;
-	n->rx_skip = (uint16_t)rest;
+	if (rest_held(n, info))
+		n->rx_skip = (uint16_t)(info->num_buffers - taken);
 }
 
 static void rx_count_drop(struct vnet *n, enum vnet_rx_verdict v, const struct vnet_rx_info *info)
@@ -121,7 +142,7 @@ static void rx_count_drop(struct vnet *n, enum vnet_rx_verdict v, const struct v
 		n->stats.rx_oversized++;
 		break;
 	case VNET_RX_MULTI:
-		rx_drop_multi(n, info);
+		rx_drop_rest(n, info, 1);
 		break;
 	default:
 		n->stats.rx_bad_header++;
@@ -129,34 +150,90 @@ static void rx_count_drop(struct vnet *n, enum vnet_rx_verdict v, const struct v
 	}
 }
 
+/* The frame being gathered goes back whole (a bad buffer of it, or a device reset). */
+static void rx_open_drop(struct vnet *n)
+{
+	for (unsigned i = 0; i < n->rx_have; i++)
+		free_push(n, n->rx_piece[i].buf);
+	n->rx_have = 0;
+}
+
+/* Every buffer of a good frame is in: count it and hand it up. */
+static void rx_deliver(struct vnet *n)
+{
+	const struct vnet_rx_info *info = &n->rx_info;
+	n->stats.rx_frames++;
+	n->stats.rx_bytes += info->frame_len;
+	n->stats.rx_csum_completed += info->csum_completed;
+	n->stats.rx_csum_unasked += info->csum_unasked;
+	n->stats.rx_csum_valid += info->data_valid;
+	n->stats.rx_gso += info->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+	struct vnet_rx rx = {
+	    .buf = n->rx_piece[0].buf,
+	    .frame = n->rx_piece[0].data,
+	    .len = info->frame_len,
+	    .csum_valid = info->csum_valid,
+	    .gso = info->gso_type != VIRTIO_NET_HDR_GSO_NONE,
+	    .npieces = n->rx_have,
+	    .piece = n->rx_piece,
+	};
+	unsigned count = n->rx_have;
+	n->rx_have = 0;
+	if (!n->client->receive(n->ctx, &rx))
+		for (unsigned i = 0; i < count; i++)
+			free_push(n, n->rx_piece[i].buf);
+}
+
+/* A later buffer of a large segment: the device wrote it from where a header would go. */
+static void rx_continue(struct vnet *n, uint8_t *buf, uint32_t used)
+{
+	enum vnet_rx_verdict v = vnet_rx_continue(&n->rx_info, used);
+	n->rx_piece[n->rx_have++] =
+	    (struct vnet_rx_piece){buf, buf + VNET_RX_FRAME_OFF - n->hcfg.hdr_len, used};
+	if (v != VNET_RX_OK) {
+		unsigned taken = n->rx_have;
+		rx_open_drop(n);
+		rx_count_drop(n, v, &n->rx_info); /* TRUNCATED or OVERSIZED: counted */
+		n->rx_skip = (uint16_t)(n->rx_info.num_buffers - taken); /* held: rx_first saw */
+		return;
+	}
+	if (n->rx_have == n->rx_info.num_buffers)
+		rx_deliver(n);
+}
+
+/* The first buffer of a frame: checked, then handed up or, for a large segment, kept open. */
+static void rx_first(struct vnet *n, uint8_t *buf, uint32_t used)
+{
+	struct vnet_rx_info *info = &n->rx_info;
+	enum vnet_rx_verdict v =
+	    vnet_rx_check(&n->hcfg, buf + VNET_RX_FRAME_OFF - n->hcfg.hdr_len, used, info);
+	if (v == VNET_RX_OK && info->num_buffers > VNET_RX_MAX_PIECES)
+		v = VNET_RX_MULTI; /* more than the longest segment takes: dropped whole */
+	if (v == VNET_RX_OK && !rest_held(n, info))
+		v = VNET_RX_BAD_HEADER; /* counted */
+	else if (v != VNET_RX_OK)
+		rx_count_drop(n, v, info);
+	if (v != VNET_RX_OK) {
+		free_push(n, buf);
+		return;
+	}
+	n->rx_piece[0] = (struct vnet_rx_piece){buf, buf + VNET_RX_FRAME_OFF, info->frame_len};
+	n->rx_have = 1;
+	if (info->num_buffers == 1)
+		rx_deliver(n);
+}
+
+/* One used buffer: dropped as the rest of a bad frame, continuing a frame, or a new one. */
 static void rx_buffer(struct vnet *n, uint8_t *buf, uint32_t used)
 {
 	if (n->rx_skip) {
 		n->rx_skip--;
 		free_push(n, buf);
-		return;
+	} else if (n->rx_have) {
+		rx_continue(n, buf, used);
+	} else {
+		rx_first(n, buf, used);
 	}
-	struct vnet_rx_info info;
-	enum vnet_rx_verdict v =
-	    vnet_rx_check(&n->hcfg, buf + VNET_RX_FRAME_OFF - n->hcfg.hdr_len, used, &info);
-	if (v != VNET_RX_OK) {
-		rx_count_drop(n, v, &info);
-		free_push(n, buf);
-		return;
-	}
-	n->stats.rx_frames++;
-	n->stats.rx_bytes += info.frame_len;
-	n->stats.rx_csum_completed += info.csum_completed;
-	n->stats.rx_csum_unasked += info.csum_unasked;
-	n->stats.rx_csum_valid += info.data_valid;
-	struct vnet_rx rx = {
-	    .buf = buf,
-	    .frame = buf + VNET_RX_FRAME_OFF,
-	    .len = info.frame_len,
-	    .csum_valid = info.csum_valid,
-	};
-	if (!n->client->receive(n->ctx, &rx))
-		free_push(n, buf);
 }
 
 int vnet_poll_rx(struct vnet *n, int budget)
@@ -219,5 +296,6 @@ void vnet_rx_reclaim(struct vnet *n)
 	while ((t = virtq_detach(n->rxq)) != NULL)
 		free_push(n, t);
 	set_posted(n, 0);
+	rx_open_drop(n); /* its other buffers will never come */
 	n->rx_skip = 0;
 }

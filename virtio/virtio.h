@@ -279,6 +279,11 @@ struct virtio_driver {
 	void (*remove)(struct virtio_device *dev); /* optional: release what probe took */
 	/* Optional, interrupt context: the device signalled a configuration change (§2.5). */
 	void (*config_changed)(struct virtio_device *dev);
+	/*
+	 * Optional: the offer and `features` in common, less what the driver
+	 * will not take without bits that are missing (§5.1.3.1's dependencies).
+	 */
+	uint64_t (*features_select)(uint64_t features);
 };
 /* A bus found a device: find its driver and start it. 0, -ENODEV without driver, or -errno. */
 int virtio_device_found(struct virtio_device *dev);
@@ -317,12 +322,38 @@ void virtio_rng_remove(struct virtio_device *dev);
 
 struct vnet;
 
+/*
+ * A large TCP segment (GUEST_TSO4/6, §5.1.6.4) is one frame of up to an IP
+ * datagram's 65535 bytes plus the Ethernet header, spread over as many
+ * receive buffers as it takes (MRG_RXBUF): the first holds the header and
+ * 1970 frame bytes, each further one 1982.
+ */
+#define VNET_RX_GSO_MAX    (14 + 65535) /* Ethernet header + the longest IP datagram */
+#define VNET_RX_MAX_PIECES 34           /* buffers such a frame takes at most (net_rx.c checks) */
+
+/* One buffer's part of a received frame. */
+struct vnet_rx_piece {
+	void *buf;     /* the buffer; its first VNET_RX_CLIENT bytes are the client's */
+	uint8_t *data; /* the frame's bytes in it */
+	uint32_t len;
+};
+
 /* A received frame as the driver hands it up. */
 struct vnet_rx {
-	void *buf;       /* the buffer; its first VNET_RX_CLIENT bytes are the client's */
+	void *buf;       /* the first buffer (piece[0].buf) */
 	uint8_t *frame;  /* the Ethernet frame (destination address first), inside buf */
-	uint32_t len;    /* frame bytes: ETH_HDR_LEN..ETH_FRAME_MAX */
+	uint32_t len;    /* frame bytes in all pieces: ETH_HDR_LEN..ETH_FRAME_MAX, or
+	                    VNET_RX_GSO_MAX for a large segment */
 	bool csum_valid; /* L4 checksum known good: DATA_VALID, or a partial one completed */
+	/*
+	 * A large TCP segment (gso): the IP header's lengths are the whole
+	 * segment's, and the TCP checksum is known good but its field holds
+	 * only the pseudo-header sum when the device left it partial (not
+	 * completed: it would mean summing 64 KiB that nothing checks).
+	 */
+	bool gso;
+	unsigned npieces; /* 1..VNET_RX_MAX_PIECES; only a gso frame has more than one */
+	const struct vnet_rx_piece *piece;
 };
 
 /* A frame to send: its pieces, and where the device should complete a checksum. */
@@ -343,8 +374,9 @@ struct vnet_client {
 	/* Interrupt context, or any thread: there may be work (poll) or a configuration change. */
 	void (*wake)(void *ctx);
 	/*
-	 * From vnet_poll_rx: a good frame. Return true to keep rx->buf (and give
-	 * it back with vnet_rx_release), false to let the driver reuse it now.
+	 * From vnet_poll_rx: a good frame. Return true to keep every piece's
+	 * buffer (and give each back with vnet_rx_release), false to let the
+	 * driver reuse them all now.
 	 */
 	bool (*receive)(void *ctx, const struct vnet_rx *rx);
 	/* From vnet_transmit / vnet_reap_tx / vnet_check: the device is done with token's frame. */
@@ -354,8 +386,9 @@ struct vnet_client {
 struct vnet_stats {
 	uint64_t rx_frames, rx_bytes;
 	uint64_t rx_truncated;      /* shorter than header + Ethernet header */
-	uint64_t rx_oversized;      /* longer than ETH_FRAME_MAX, or spread over several buffers */
+	uint64_t rx_oversized;      /* longer than ETH_FRAME_MAX (a large segment: VNET_RX_GSO_MAX) */
 	uint64_t rx_bad_header;     /* GSO we never negotiated, num_buffers 0, csum fields outside */
+	uint64_t rx_gso;            /* of rx_frames, large TCP segments (GUEST_TSO4/6) */
 	uint64_t rx_csum_completed; /* NEEDS_CSUM frames whose checksum the driver completed */
 	uint64_t rx_csum_unasked;   /* of those, sent although GUEST_CSUM was not negotiated */
 	uint64_t rx_csum_valid;     /* DATA_VALID frames */
@@ -400,15 +433,17 @@ void vnet_reap_tx(struct vnet *n);
 /* Recover from DEVICE_NEEDS_RESET (virtio_device_check); 0, or -EIO when given up on. */
 int vnet_check(struct vnet *n);
 int virtio_net_probe(struct virtio_device *dev);
+uint64_t virtio_net_features(uint64_t features); /* virtio_driver.features_select */
 void virtio_net_remove(struct virtio_device *dev);
 void virtio_net_config_changed(struct virtio_device *dev);
 
 /* net_hdr.c: the per-packet header (§5.1.6), checked and built apart from the device. */
 struct virtio_net_hdr; /* net_reg.h */
 struct vnet_hdr_cfg {
-	uint32_t hdr_len; /* 12, or 10 for legacy devices without MRG_RXBUF */
-	bool mrg_rxbuf;   /* num_buffers is meaningful */
-	bool guest_csum;  /* VIRTIO_NET_F_GUEST_CSUM negotiated */
+	uint32_t hdr_len;            /* 12, or 10 for legacy devices without MRG_RXBUF */
+	bool mrg_rxbuf;              /* num_buffers is meaningful */
+	bool guest_csum;             /* VIRTIO_NET_F_GUEST_CSUM negotiated */
+	bool guest_tso4, guest_tso6; /* GUEST_TSO4, GUEST_TSO6 negotiated (never GUEST_ECN) */
 };
 enum vnet_rx_verdict {
 	VNET_RX_OK,
@@ -418,17 +453,23 @@ enum vnet_rx_verdict {
 	VNET_RX_BAD_HEADER, /* a header value that cannot be right */
 };
 struct vnet_rx_info {
-	uint32_t frame_len;
+	uint32_t frame_len;   /* frame bytes so far (vnet_rx_continue adds the later buffers') */
 	uint16_t num_buffers; /* buffers this frame occupies (1 without MRG_RXBUF) */
+	uint8_t gso_type;     /* VIRTIO_NET_HDR_GSO_NONE, or _TCPV4 / _TCPV6 */
+	uint16_t gso_size;    /* with gso_type: the sender's segment payload (1..ETH_DATA_MAX) */
 	bool csum_valid, csum_completed, csum_unasked, data_valid;
 };
 /*
- * Check the header and frame the device wrote: `used` bytes at hdr, the
- * header then the frame. A partial checksum (NEEDS_CSUM) is completed in
- * place. Returns the verdict; *info is filled for VNET_RX_OK and MULTI.
+ * Check the header and frame the device wrote in the first buffer: `used`
+ * bytes at hdr, the header then the frame. A partial checksum (NEEDS_CSUM)
+ * is completed in place, except in a large segment. Returns the verdict;
+ * *info is filled for VNET_RX_OK and MULTI. OK with num_buffers > 1 is a
+ * large segment whose other buffers follow (vnet_rx_continue each).
  */
 enum vnet_rx_verdict vnet_rx_check(const struct vnet_hdr_cfg *cfg, uint8_t *hdr, uint32_t used,
                                    struct vnet_rx_info *info);
+/* A large segment's next buffer, `used` frame bytes: OK, TRUNCATED (empty) or OVERSIZED. */
+enum vnet_rx_verdict vnet_rx_continue(struct vnet_rx_info *info, uint32_t used);
 /* Fill a transmit header: no offload, or a partial checksum at csum_start + csum_offset. */
 void vnet_tx_hdr(struct virtio_net_hdr *h, uint16_t csum_start, uint16_t csum_offset);
 /* RFC 1071 ones-complement sum of len bytes as big-endian 16-bit words, added to sum. */

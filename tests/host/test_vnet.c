@@ -209,16 +209,17 @@ static void setup(bool modern, uint64_t offered)
 	memcpy(f.config, "\x52\x54\x00\x12\x34\x56\x01\x00", 8); /* MAC, status LINK_UP */
 	static const struct virtio_driver *drv;
 	static struct virtio_driver d;
-	d = (struct virtio_driver){VIRTIO_ID_NET,
-	                           "virtio-net",
-	                           F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |
-	                               F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_MRG_RXBUF) |
-	                               F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_CTRL_VQ) |
-	                               F(VIRTIO_NET_F_GUEST_ANNOUNCE) | F(VIRTIO_NET_F_HOST_TSO4) |
-	                               F(VIRTIO_NET_F_HOST_TSO6),
-	                           virtio_net_probe,
-	                           virtio_net_remove,
-	                           virtio_net_config_changed};
+	d = (struct virtio_driver){
+	    VIRTIO_ID_NET,
+	    "virtio-net",
+	    F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_MAC) |
+	        F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_CTRL_VQ) |
+	        F(VIRTIO_NET_F_GUEST_ANNOUNCE) | F(VIRTIO_NET_F_HOST_TSO4) |
+	        F(VIRTIO_NET_F_HOST_TSO6) | F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6),
+	    virtio_net_probe,
+	    virtio_net_remove,
+	    virtio_net_config_changed,
+	    virtio_net_features};
 	drv = &d;
 	CHECK(virtio_device_start(&f.dev, drv) == 0);
 	n = vnet_at(vnet_count() - 1);
@@ -253,9 +254,10 @@ static struct virtio_net_hdr plain_hdr(void)
 static void test_negotiation(void)
 {
 	setup(true, all_offers);
-	/* asked and offered; GUEST_TSO4 offered but never asked for */
+	/* asked and offered; GUEST_TSO6 asked for but not offered */
 	CHECK(f.accepted & F(VIRTIO_NET_F_MRG_RXBUF));
-	CHECK(!(f.accepted & F(VIRTIO_NET_F_GUEST_TSO4)));
+	CHECK(f.accepted & F(VIRTIO_NET_F_GUEST_TSO4));
+	CHECK(!(f.accepted & F(VIRTIO_NET_F_GUEST_TSO6)));
 	uint8_t mac[6];
 	vnet_mac(n, mac);
 	CHECK(memcmp(mac, "\x52\x54\x00\x12\x34\x56", 6) == 0);
@@ -305,9 +307,25 @@ static void test_receive(void)
 	CHECK(!vnet_rx_arm(n) == false); /* nothing waiting: armed */
 }
 
+/* §5.1.3.1: GUEST_TSO4/6 only with GUEST_CSUM, and (noos's choice) MRG_RXBUF. */
+static void test_negotiation_gso(void)
+{
+	uint64_t tso = F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6);
+	setup(true, all_offers | tso);
+	CHECK((f.accepted & tso) == tso);
+	setup(true, (all_offers | tso) & ~F(VIRTIO_NET_F_MRG_RXBUF));
+	CHECK((f.accepted & tso) == 0 && !(f.accepted & F(VIRTIO_NET_F_MRG_RXBUF)));
+	setup(true, (all_offers | tso) & ~F(VIRTIO_NET_F_GUEST_CSUM));
+	CHECK((f.accepted & tso) == 0 && (f.accepted & F(VIRTIO_NET_F_MRG_RXBUF)));
+	setup(false, (all_offers | tso) & ~F(VIRTIO_NET_F_MRG_RXBUF)); /* legacy, nomrg */
+	CHECK((f.accepted & tso) == 0);
+	setup(false, all_offers | tso); /* legacy with MRG_RXBUF */
+	CHECK((f.accepted & tso) == tso);
+}
+
 static void test_receive_drops(void)
 {
-	setup(true, all_offers);
+	setup(true, all_offers & ~F(VIRTIO_NET_F_GUEST_TSO4));
 	CHECK(vnet_attach(n, &client, &f) == 0);
 	const struct vnet_stats *st = vnet_stats(n);
 	uint8_t fr[2048];
@@ -356,6 +374,207 @@ static void test_receive_drops(void)
 	/* a used length beyond what was posted breaks the queue (virtq_get), never read */
 	CHECK(dev_rx(&h, 12, fr, 70, 5000, true));
 	CHECK(vnet_poll_rx(n, 64) == 0 && f.dev.broken && received == 3);
+}
+
+/* ---- large TCP segments over several buffers (GUEST_TSO4/6 with MRG_RXBUF) ---- */
+
+#define GSO_FIRST (VNET_RX_BUF_BYTES - VNET_RX_FRAME_OFF)      /* frame bytes in the first */
+#define GSO_MORE  (VNET_RX_BUF_BYTES - VNET_RX_FRAME_OFF + 12) /* in each further buffer */
+
+static uint8_t gso_frame[VNET_RX_GSO_MAX + 4096], gso_seen[VNET_RX_GSO_MAX + 4096];
+static unsigned gso_pieces;
+static bool gso_seen_flag;
+
+/* An Ethernet + IPv4 (or IPv6) + TCP frame of len bytes, the IP lengths saying so. */
+static void tcp_frame(uint8_t *fr, uint32_t len, bool v6)
+{
+	frame_fill(fr, len, 5);
+	fr[12] = v6 ? 0x86 : 0x08;
+	fr[13] = v6 ? 0xdd : 0x00;
+	uint32_t ip = len - 14;
+	if (v6) {
+		fr[14] = 0x60;
+		fr[18] = (uint8_t)((ip - 40) >> 8), fr[19] = (uint8_t)(ip - 40);
+		fr[20] = 6;
+	} else {
+		fr[14] = 0x45;
+		fr[16] = (uint8_t)(ip >> 8), fr[17] = (uint8_t)ip;
+		fr[23] = 6;
+	}
+}
+
+static struct virtio_net_hdr gso_hdr(uint8_t type, uint16_t nbufs)
+{
+	uint16_t start = type == VIRTIO_NET_HDR_GSO_TCPV6 ? 54 : 34;
+	return (struct virtio_net_hdr){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+	                               .gso_type = type,
+	                               .hdr_len = (uint16_t)(start + 20),
+	                               .gso_size = 1448,
+	                               .csum_start = start,
+	                               .csum_offset = 16,
+	                               .num_buffers = nbufs};
+}
+
+/* Buffers a frame of len bytes takes. */
+static uint16_t gso_bufs(uint32_t len)
+{
+	return len <= GSO_FIRST ? 1 : (uint16_t)(1 + (len - GSO_FIRST + GSO_MORE - 1) / GSO_MORE);
+}
+
+/*
+ * The device's side of MRG_RXBUF: header and frame over buffers [from, to)
+ * of the frame's (each as full as it goes), published after the last; a
+ * buffer's used length replaced by bad_used when it is bad_at.
+ */
+static void dev_rx_span(const struct virtio_net_hdr *h, const uint8_t *fr, uint32_t len,
+                        unsigned from, unsigned to, unsigned bad_at, uint32_t bad_used)
+{
+	for (unsigned b = from; b < to; b++) {
+		struct piece pc[4];
+		uint16_t head;
+		CHECK(take(&rx, &head, pc, 4) == 1 && pc[0].write);
+		uint32_t off = b == 0 ? 0 : GSO_FIRST + (b - 1) * GSO_MORE;
+		uint32_t room = b == 0 ? GSO_FIRST : GSO_MORE;
+		uint32_t c = off >= len ? 0 : len - off < room ? len - off : room;
+		uint8_t *dst = pc[0].p;
+		if (b == 0) {
+			memcpy(dst, h, 12);
+			dst += 12;
+		}
+		memcpy(dst, fr + off, c);
+		sim_put_used(&rx, head, b == bad_at ? bad_used : c + (b == 0 ? 12 : 0));
+	}
+	sim_publish(&rx);
+}
+
+static bool c_receive_gso(void *ctx, const struct vnet_rx *r)
+{
+	(void)ctx;
+	received++;
+	uint32_t off = 0;
+	for (unsigned i = 0; i < r->npieces; i++) {
+		const struct vnet_rx_piece *pc = &r->piece[i];
+		CHECK(pc->data >= (uint8_t *)pc->buf + VNET_RX_CLIENT);
+		CHECK(pc->data + pc->len <= (uint8_t *)pc->buf + VNET_RX_BUF_BYTES);
+		memcpy(gso_seen + off, pc->data, pc->len);
+		off += pc->len;
+		if (keep_buffers && nheld < MAX_HELD)
+			held[nheld++] = pc->buf;
+	}
+	CHECK(off == r->len && r->piece[0].buf == r->buf && r->piece[0].data == r->frame);
+	CHECK(r->frame == (uint8_t *)r->buf + VNET_RX_FRAME_OFF);
+	last_len = r->len;
+	last_csum_valid = r->csum_valid;
+	gso_pieces = r->npieces;
+	gso_seen_flag = r->gso;
+	return keep_buffers;
+}
+
+static const struct vnet_client gso_client = {c_wake, c_receive_gso, c_sent};
+
+static void all_buffers_back(void)
+{
+	unsigned posted, free_;
+	unsigned total = vnet_rx_buffers(n, &posted, &free_);
+	CHECK_MSG(posted + free_ + nheld == total, "posted %u free %u held %u", posted, free_,
+	          nheld);
+}
+
+static void test_receive_gso(void)
+{
+	setup(true, all_offers | F(VIRTIO_NET_F_GUEST_TSO6));
+	CHECK(vnet_attach(n, &gso_client, &f) == 0);
+	const struct vnet_stats *st = vnet_stats(n);
+	/* the longest: a 65535-byte IPv4 datagram in 34 buffers */
+	uint32_t len = VNET_RX_GSO_MAX;
+	tcp_frame(gso_frame, len, false);
+	uint16_t nb = gso_bufs(len);
+	CHECK(nb == VNET_RX_MAX_PIECES);
+	struct virtio_net_hdr h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, nb);
+	dev_rx_span(&h, gso_frame, len, 0, nb, ~0u, 0);
+	CHECK(vnet_poll_rx(n, 64) == nb && received == 1 && gso_pieces == nb);
+	CHECK(last_len == len && memcmp(gso_seen, gso_frame, len) == 0);
+	CHECK(gso_seen_flag && last_csum_valid && st->rx_gso == 1 && st->rx_frames == 1);
+	CHECK(st->rx_csum_completed == 0); /* left partial: lwIP is told not to check */
+	all_buffers_back();
+	/* IPv6, its buffers over several polls and a budget smaller than the frame */
+	len = 20000;
+	tcp_frame(gso_frame, len, true);
+	nb = gso_bufs(len);
+	h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV6, nb);
+	dev_rx_span(&h, gso_frame, len, 0, 3, ~0u, 0);
+	CHECK(vnet_poll_rx(n, 64) == 3 && received == 1);
+	dev_rx_span(&h, gso_frame, len, 3, nb, ~0u, 0);
+	CHECK(vnet_poll_rx(n, 4) == 4 && received == 1);
+	CHECK(vnet_poll_rx(n, 64) == nb - 7 && received == 2 && gso_pieces == nb);
+	CHECK(last_len == len && memcmp(gso_seen, gso_frame, len) == 0 && st->rx_gso == 2);
+	/* kept by the client: every piece held, given back one by one */
+	keep_buffers = true;
+	len = 5000;
+	tcp_frame(gso_frame, len, false);
+	h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, gso_bufs(len));
+	h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	dev_rx_span(&h, gso_frame, len, 0, gso_bufs(len), ~0u, 0);
+	CHECK(vnet_poll_rx(n, 64) == 3 && received == 3 && nheld == 3 && st->rx_csum_valid == 1);
+	all_buffers_back();
+	release_all();
+	keep_buffers = false;
+	/* a small one in one buffer is a large segment all the same */
+	tcp_frame(gso_frame, 1800, false);
+	h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 1);
+	dev_rx_span(&h, gso_frame, 1800, 0, 1, ~0u, 0);
+	CHECK(vnet_poll_rx(n, 64) == 1 && received == 4 && gso_pieces == 1 && st->rx_gso == 4);
+	CHECK(st->rx_bad_header == 0 && st->rx_oversized == 0 && st->rx_truncated == 0);
+	all_buffers_back();
+}
+
+/* A bad buffer of a large segment drops all of it; the frame after it is whole. */
+static void test_receive_gso_drops(void)
+{
+	setup(true, all_offers);
+	CHECK(vnet_attach(n, &gso_client, &f) == 0);
+	const struct vnet_stats *st = vnet_stats(n);
+	uint32_t len = 30000;
+	tcp_frame(gso_frame, len, false);
+	uint16_t nb = gso_bufs(len);
+	struct virtio_net_hdr h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, nb);
+	/* an empty buffer in the middle: truncated; the rest of the frame skipped */
+	dev_rx_span(&h, gso_frame, len, 0, nb, 5, 0);
+	CHECK(vnet_poll_rx(n, 64) == nb && received == 0 && st->rx_truncated == 1);
+	all_buffers_back();
+	/* one more buffer than the frame needs, all full: longer than any IP datagram */
+	tcp_frame(gso_frame, VNET_RX_GSO_MAX + GSO_MORE, false);
+	h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, VNET_RX_MAX_PIECES);
+	dev_rx_span(&h, gso_frame, VNET_RX_GSO_MAX + 1000, 0, VNET_RX_MAX_PIECES, ~0u, 0);
+	CHECK(vnet_poll_rx(n, 64) == VNET_RX_MAX_PIECES && received == 0);
+	CHECK(st->rx_oversized == 1);
+	/* more buffers than the longest segment takes: dropped whole as they come */
+	h.num_buffers = VNET_RX_MAX_PIECES + 1;
+	dev_rx_span(&h, gso_frame, VNET_RX_GSO_MAX, 0, VNET_RX_MAX_PIECES + 1, ~0u, 0);
+	CHECK(vnet_poll_rx(n, 64) == VNET_RX_MAX_PIECES + 1 && received == 0);
+	CHECK(st->rx_oversized == 2);
+	/* more than the device holds: a bad header, nothing after it skipped */
+	h.num_buffers = 300;
+	dev_rx_span(&h, gso_frame, 1000, 0, 1, ~0u, 0);
+	/* and a good one after all that */
+	tcp_frame(gso_frame, len, false);
+	h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, nb);
+	dev_rx_span(&h, gso_frame, len, 0, nb, ~0u, 0);
+	CHECK(vnet_poll_rx(n, 64) == 1 + nb && received == 1 && st->rx_bad_header == 1);
+	CHECK(last_len == len && memcmp(gso_seen, gso_frame, len) == 0);
+	all_buffers_back();
+	/* a reset with a frame half gathered: its buffers come back */
+	dev_rx_span(&h, gso_frame, len, 0, 4, ~0u, 0);
+	CHECK(vnet_poll_rx(n, 64) == 4 && received == 1);
+	f.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	f.isr = VIRTIO_ISR_CONFIG;
+	f.handler(&f.dev, 0);
+	CHECK(vnet_check(n) == 0);
+	all_buffers_back();
+	sim_attach(&rx, &f, VIRTIO_NET_RXQ);
+	dev_rx_span(&h, gso_frame, len, 0, nb, ~0u, 0);
+	CHECK(vnet_poll_rx(n, 64) == nb && received == 2 && last_len == len);
+	all_buffers_back();
 }
 
 /* An IPv4/UDP frame whose checksum field holds only the pseudo-header sum. */
@@ -715,8 +934,11 @@ int main(void)
 {
 	test_checksum_function();
 	test_negotiation();
+	test_negotiation_gso();
 	test_receive();
 	test_receive_drops();
+	test_receive_gso();
+	test_receive_gso_drops();
 	test_checksums();
 	test_legacy();
 	test_refill_and_starvation();

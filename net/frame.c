@@ -79,6 +79,41 @@ struct pbuf *net_rx_copy(const uint8_t *frame, uint16_t len)
 	return p;
 }
 
+/*
+ * A large TCP segment: pbuf lengths are 16-bit, so the Ethernet header (in
+ * the first piece, which holds every header: virtio/net_hdr.c checked)
+ * is left out and the datagram goes to IP directly (net_rx_input_segment).
+ * Wrapping cannot fail: each pbuf covers exactly the memory it is given.
+ */
+struct pbuf *net_rx_wrap_segment(const struct vnet_rx_piece *pc, unsigned n,
+                                 void (*release)(void *owner, void *buf), void *owner)
+{
+	struct pbuf *chain = NULL;
+	for (unsigned i = n; i-- > 0;) {
+		uint32_t skip = i == 0 ? ETH_HLEN_ : 0;
+		struct pbuf *p = net_rx_wrap(pc[i].buf, pc[i].data + skip,
+		                             (uint16_t)(pc[i].len - skip), release, owner);
+		if (chain)
+			pbuf_cat(p, chain); /* p is one pbuf: its tot_len grows by the chain's */
+		chain = p;
+	}
+	return chain;
+}
+
+struct pbuf *net_rx_copy_segment(const struct vnet_rx_piece *pc, unsigned n, uint32_t len)
+{
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (uint16_t)(len - ETH_HLEN_), PBUF_RAM);
+	if (!p)
+		return NULL;
+	uint8_t *to = p->payload;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t skip = i == 0 ? ETH_HLEN_ : 0;
+		memcpy(to, pc[i].data + skip, pc[i].len - skip);
+		to += pc[i].len - skip;
+	}
+	return p;
+}
+
 /* Where the IPv4/IPv6 header starts and which transport follows it directly; 0: neither. */
 static uint8_t l4_proto(const uint8_t *frame, uint32_t len, uint32_t *l4_off)
 {
@@ -116,15 +151,35 @@ uint16_t net_csum_flags(bool tcp_offload)
 	return NETIF_CHECKSUM_ENABLE_ALL & ~(NETIF_CHECKSUM_GEN_TCP | NETIF_CHECKSUM_CHECK_TCP);
 }
 
-void net_rx_input(struct netif *nif, struct pbuf *p, bool csum_valid)
+/* Into lwIP by input(), the transport checksum checked unless trusted. */
+static void rx_give(struct netif *nif, struct pbuf *p, bool trusted,
+                    err_t (*input)(struct pbuf *, struct netif *))
 {
 	uint16_t base = nif->chksum_flags;
 	uint16_t l4 = NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP;
-	bool trusted = csum_valid && net_frame_l4_plain(p->payload, p->len);
 	nif->chksum_flags = (uint16_t)(trusted ? base & ~l4 : base | l4);
-	if (nif->input(p, nif) != ERR_OK)
+	if (input(p, nif) != ERR_OK)
 		pbuf_free(p);
 	nif->chksum_flags = base;
+}
+
+void net_rx_input(struct netif *nif, struct pbuf *p, bool csum_valid)
+{
+	rx_give(nif, p, csum_valid && net_frame_l4_plain(p->payload, p->len), nif->input);
+}
+
+/*
+ * ethernet_input would only strip the header and call ip_input: a large
+ * segment is unicast TCP, nothing of ARP's. Its checksum cannot be checked
+ * (a partial one holds the pseudo-header sum only), so one that is not
+ * plain TCP (a fragment, another protocol) is checked and fails, dropped.
+ */
+void net_rx_input_segment(struct netif *nif, struct pbuf *p, const uint8_t *frame,
+                          uint32_t first_len, bool csum_valid)
+{
+	uint32_t off;
+	bool tcp = l4_proto(frame, first_len, &off) == IP_PROTO_TCP;
+	rx_give(nif, p, csum_valid && tcp, ip_input);
 }
 
 /* ---- transmit ---- */

@@ -44,6 +44,23 @@ bool net_frame_l4_plain(const uint8_t *frame, uint32_t len);
  */
 void net_rx_input(struct netif *nif, struct pbuf *p, bool csum_valid);
 /*
+ * A large TCP segment (virtio-net GUEST_TSO4/6) as lwIP takes it: the IP
+ * datagram (up to 65535 bytes, where a pbuf's lengths end) without the
+ * Ethernet header, as a chain of the pieces' buffers (no copy; freeing a
+ * pbuf releases its buffer) or copied into one pbuf (NULL: no memory).
+ */
+struct vnet_rx_piece;
+struct pbuf *net_rx_wrap_segment(const struct vnet_rx_piece *pc, unsigned n,
+                                 void (*release)(void *owner, void *buf), void *owner);
+struct pbuf *net_rx_copy_segment(const struct vnet_rx_piece *pc, unsigned n, uint32_t len);
+/*
+ * Give a large segment's datagram to lwIP (ip_input), core lock held;
+ * frame is its Ethernet frame's start (the first piece, first_len bytes),
+ * csum_valid as for net_rx_input. p is consumed.
+ */
+void net_rx_input_segment(struct netif *nif, struct pbuf *p, const uint8_t *frame,
+                          uint32_t first_len, bool csum_valid);
+/*
  * A TCP segment in p (headers in the first pbuf) gets its checksum field
  * set to the pseudo-header sum, for the device to complete from *start,
  * storing at *start + *offset (§5.1.6.2). false: not a TCP segment whose

@@ -114,16 +114,35 @@ static void rx_release(void *owner, void *buf)
 	vnet_rx_release(owner, buf);
 }
 
+/* Copy rather than keep the buffers: the frame is small, or the ring is running dry. */
+static bool rx_copy_wanted(struct nif *nf, const struct vnet_rx *rx)
+{
+	unsigned posted, free_;
+	unsigned total = vnet_rx_buffers(nf->vn, &posted, &free_);
+	return (!rx->gso && rx->len <= COPYBREAK) || posted < total / 4;
+}
+
+/* A large TCP segment (GUEST_TSO4/6): one IP datagram over the pieces' buffers. */
+static struct pbuf *rx_segment(struct nif *nf, const struct vnet_rx *rx, bool copy)
+{
+	if (copy)
+		return net_rx_copy_segment(rx->piece, rx->npieces, rx->len);
+	return net_rx_wrap_segment(rx->piece, rx->npieces, rx_release, nf->vn);
+}
+
+static struct pbuf *rx_frame(struct nif *nf, const struct vnet_rx *rx, bool copy)
+{
+	if (copy)
+		return net_rx_copy(rx->frame, (uint16_t)rx->len);
+	return net_rx_wrap(rx->buf, rx->frame, (uint16_t)rx->len, rx_release, nf->vn);
+}
+
 /* Core lock held (the service thread's batch). */
 static bool nif_receive(void *ctx, const struct vnet_rx *rx)
 {
 	struct nif *nf = ctx;
-	unsigned posted, free_;
-	unsigned total = vnet_rx_buffers(nf->vn, &posted, &free_);
-	bool copy = rx->len <= COPYBREAK || posted < total / 4;
-	struct pbuf *p =
-	    copy ? net_rx_copy(rx->frame, (uint16_t)rx->len)
-	         : net_rx_wrap(rx->buf, rx->frame, (uint16_t)rx->len, rx_release, nf->vn);
+	bool copy = rx_copy_wanted(nf, rx);
+	struct pbuf *p = rx->gso ? rx_segment(nf, rx, copy) : rx_frame(nf, rx, copy);
 	if (!p) {
 		nf->rx_nomem++;
 		LINK_STATS_INC(link.memerr);
@@ -136,7 +155,10 @@ static bool nif_receive(void *ctx, const struct vnet_rx *rx)
 		nf->rx_copied++;
 	else
 		nf->rx_zero_copy++;
-	net_rx_input(&nf->netif, p, rx->csum_valid);
+	if (rx->gso)
+		net_rx_input_segment(&nf->netif, p, rx->frame, rx->piece[0].len, rx->csum_valid);
+	else
+		net_rx_input(&nf->netif, p, rx->csum_valid);
 	return !copy;
 }
 
@@ -523,10 +545,11 @@ static void report_one(const struct nif *nf)
 	unsigned posted, free_;
 	unsigned total = vnet_rx_buffers(nf->vn, &posted, &free_);
 	unsigned n = nf->netif.num;
-	printf("net: en%u rx %llu frames (%llu zero-copy, %llu copied, %llu no memory; checksum "
-	       "valid %llu, completed %llu, unasked %llu)\n",
+	printf("net: en%u rx %llu frames (%llu zero-copy, %llu copied, %llu no memory; %llu large "
+	       "segments; checksum valid %llu, completed %llu, unasked %llu)\n",
 	       n, (ull)s->rx_frames, (ull)nf->rx_zero_copy, (ull)nf->rx_copied, (ull)nf->rx_nomem,
-	       (ull)s->rx_csum_valid, (ull)s->rx_csum_completed, (ull)s->rx_csum_unasked);
+	       (ull)s->rx_gso, (ull)s->rx_csum_valid, (ull)s->rx_csum_completed,
+	       (ull)s->rx_csum_unasked);
 	printf("net: en%u rx dropped %llu truncated %llu oversized %llu bad header; buffers %u "
 	       "posted %u free of %u\n",
 	       n, (ull)s->rx_truncated, (ull)s->rx_oversized, (ull)s->rx_bad_header, posted, free_,

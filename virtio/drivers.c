@@ -17,13 +17,15 @@ static const struct virtio_driver drivers[] = {
     {
         .device_id = VIRTIO_ID_NET,
         .name = "virtio-net",
-        /* §5.1.3; TSO on transmit only (received frames stay within one buffer), no MQ, no
-         * receive filtering. */
+        /* §5.1.3; TSO both ways (large segments received only with mergeable buffers), no MQ,
+         * no receive filtering. */
         .features = (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
                     (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
                     (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_NET_F_CTRL_VQ) |
                     (1ull << VIRTIO_NET_F_GUEST_ANNOUNCE) | (1ull << VIRTIO_NET_F_HOST_TSO4) |
-                    (1ull << VIRTIO_NET_F_HOST_TSO6),
+                    (1ull << VIRTIO_NET_F_HOST_TSO6) | (1ull << VIRTIO_NET_F_GUEST_TSO4) |
+                    (1ull << VIRTIO_NET_F_GUEST_TSO6),
+        .features_select = virtio_net_features,
         .probe = virtio_net_probe,
         .remove = virtio_net_remove,
         .config_changed = virtio_net_config_changed,

@@ -5,7 +5,7 @@ neighbour discovery and fragment reassembly instead of finding each header
 byte by byte.
 
 Input format (fuzz_net.c): byte 0 = netif options (bit 0: TCP checksum
-offload); then records of [flags, length (big-endian 2 bytes), frame].
+offload; bit 1: TCP frames arrive as large segments over driver buffers); then records of [flags, length (big-endian 2 bytes), frame].
 flags: bit 0 copy instead of wrap, bit 1 checksum known good, bit 2 fix up
 checksums, bits 3-7 advance time by that many 100 ms steps afterwards.
 
@@ -116,6 +116,20 @@ def tcp_conversation(offload):
     return bytes([offload]) + b"".join(record(f) for f in frames)
 
 
+def tcp_segments():
+    """Large segments (virtio-net GUEST_TSO4): 20000 and 65495 bytes of data in one frame each."""
+    sport, iss = 40001, 5000
+    srv = (80 << 16) ^ sport
+    big, bigger = bytes(range(250)) * 80, bytes(range(199)) * 329
+    seq = iss + 1
+    frames = [(arp_request(), 0),
+              (tcp(sport, 80, iss, 0, 0x02), 0),
+              (tcp(sport, 80, seq, srv + 1, 0x10), 0),
+              (tcp(sport, 80, seq, srv + 1, 0x18, big), 2),
+              (tcp(sport, 80, seq + len(big), srv + 1, 0x18, bigger[:65495]), 3)]
+    return bytes([2]) + b"".join(record(f, fl) for f, fl in frames)
+
+
 def fragments():
     payload = struct.pack("!HHHH", 5000, 7, 8 + 1600, 0) + bytes(1600)
     payload = l4_v4(17, payload, 6)
@@ -130,6 +144,7 @@ SEEDS = {
     "udp": b"\0" + record(arp_request()) + record(udp(5000, 7, b"hello")),
     "icmp": b"\0" + record(arp_request()) + record(icmp_echo(b"ping" * 16), 1),
     "fragments": fragments(),
+    "tcp-segments": tcp_segments(),
     "ipv6-nd": b"\0" + record(router_advert(), 8 * 3) + record(neighbor_solicit()),
     "csum-valid": b"\0" + record(arp_request()) + record(udp(5000, 7, b"x" * 100), 2),
 }

@@ -12,6 +12,7 @@
 
 #include "net_reg.h"
 #include "virtio_fake.h"
+#include "vnet_gso.h"
 
 #define F(bit) (1ull << (bit))
 
@@ -403,18 +404,6 @@ static void tcp_frame(uint8_t *fr, uint32_t len, bool v6)
 	}
 }
 
-static struct virtio_net_hdr gso_hdr(uint8_t type, uint16_t nbufs)
-{
-	uint16_t start = type == VIRTIO_NET_HDR_GSO_TCPV6 ? 54 : 34;
-	return (struct virtio_net_hdr){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-	                               .gso_type = type,
-	                               .hdr_len = (uint16_t)(start + 20),
-	                               .gso_size = 1448,
-	                               .csum_start = start,
-	                               .csum_offset = 16,
-	                               .num_buffers = nbufs};
-}
-
 /* Buffers a frame of len bytes takes. */
 static uint16_t gso_bufs(uint32_t len)
 {
@@ -490,7 +479,7 @@ static void test_receive_gso(void)
 	tcp_frame(gso_frame, len, false);
 	uint16_t nb = gso_bufs(len);
 	CHECK(nb == VNET_RX_MAX_PIECES);
-	struct virtio_net_hdr h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, nb);
+	struct virtio_net_hdr h = vnet_gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, nb);
 	dev_rx_span(&h, gso_frame, len, 0, nb, ~0u, 0);
 	CHECK(vnet_poll_rx(n, 64) == nb && received == 1 && gso_pieces == nb);
 	CHECK(last_len == len && memcmp(gso_seen, gso_frame, len) == 0);
@@ -501,7 +490,7 @@ static void test_receive_gso(void)
 	len = 20000;
 	tcp_frame(gso_frame, len, true);
 	nb = gso_bufs(len);
-	h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV6, nb);
+	h = vnet_gso_hdr(VIRTIO_NET_HDR_GSO_TCPV6, nb);
 	dev_rx_span(&h, gso_frame, len, 0, 3, ~0u, 0);
 	CHECK(vnet_poll_rx(n, 64) == 3 && received == 1);
 	dev_rx_span(&h, gso_frame, len, 3, nb, ~0u, 0);
@@ -512,7 +501,7 @@ static void test_receive_gso(void)
 	keep_buffers = true;
 	len = 5000;
 	tcp_frame(gso_frame, len, false);
-	h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, gso_bufs(len));
+	h = vnet_gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, gso_bufs(len));
 	h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
 	dev_rx_span(&h, gso_frame, len, 0, gso_bufs(len), ~0u, 0);
 	CHECK(vnet_poll_rx(n, 64) == 3 && received == 3 && nheld == 3 && st->rx_csum_valid == 1);
@@ -521,7 +510,7 @@ static void test_receive_gso(void)
 	keep_buffers = false;
 	/* a small one in one buffer is a large segment all the same */
 	tcp_frame(gso_frame, 1800, false);
-	h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 1);
+	h = vnet_gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, 1);
 	dev_rx_span(&h, gso_frame, 1800, 0, 1, ~0u, 0);
 	CHECK(vnet_poll_rx(n, 64) == 1 && received == 4 && gso_pieces == 1 && st->rx_gso == 4);
 	CHECK(st->rx_bad_header == 0 && st->rx_oversized == 0 && st->rx_truncated == 0);
@@ -537,14 +526,14 @@ static void test_receive_gso_drops(void)
 	uint32_t len = 30000;
 	tcp_frame(gso_frame, len, false);
 	uint16_t nb = gso_bufs(len);
-	struct virtio_net_hdr h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, nb);
+	struct virtio_net_hdr h = vnet_gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, nb);
 	/* an empty buffer in the middle: truncated; the rest of the frame skipped */
 	dev_rx_span(&h, gso_frame, len, 0, nb, 5, 0);
 	CHECK(vnet_poll_rx(n, 64) == nb && received == 0 && st->rx_truncated == 1);
 	all_buffers_back();
 	/* one more buffer than the frame needs, all full: longer than any IP datagram */
 	tcp_frame(gso_frame, VNET_RX_GSO_MAX + GSO_MORE, false);
-	h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, VNET_RX_MAX_PIECES);
+	h = vnet_gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, VNET_RX_MAX_PIECES);
 	dev_rx_span(&h, gso_frame, VNET_RX_GSO_MAX + 1000, 0, VNET_RX_MAX_PIECES, ~0u, 0);
 	CHECK(vnet_poll_rx(n, 64) == VNET_RX_MAX_PIECES && received == 0);
 	CHECK(st->rx_oversized == 1);
@@ -558,7 +547,7 @@ static void test_receive_gso_drops(void)
 	dev_rx_span(&h, gso_frame, 1000, 0, 1, ~0u, 0);
 	/* and a good one after all that */
 	tcp_frame(gso_frame, len, false);
-	h = gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, nb);
+	h = vnet_gso_hdr(VIRTIO_NET_HDR_GSO_TCPV4, nb);
 	dev_rx_span(&h, gso_frame, len, 0, nb, ~0u, 0);
 	CHECK(vnet_poll_rx(n, 64) == 1 + nb && received == 1 && st->rx_bad_header == 1);
 	CHECK(last_len == len && memcmp(gso_seen, gso_frame, len) == 0);

@@ -11,6 +11,7 @@
 #include "check.h"
 #include "net_reg.h"
 #include "virtio.h"
+#include "vnet_gso.h"
 
 static const struct vnet_hdr_cfg gso_cfg = {
     .hdr_len = 12, .mrg_rxbuf = true, .guest_csum = true, .guest_tso4 = true, .guest_tso6 = true};
@@ -23,14 +24,7 @@ static struct virtio_net_hdr *put(uint8_t type, uint16_t nbufs)
 	memset(buf, 0, sizeof(buf));
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)buf;
 	bool v6 = type == VIRTIO_NET_HDR_GSO_TCPV6;
-	uint16_t start = v6 ? 54 : 34;
-	*h = (struct virtio_net_hdr){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-	                             .gso_type = type,
-	                             .hdr_len = (uint16_t)(start + 20),
-	                             .gso_size = 1448,
-	                             .csum_start = start,
-	                             .csum_offset = 16,
-	                             .num_buffers = nbufs};
+	*h = vnet_gso_hdr(type, nbufs);
 	uint8_t *fr = buf + 12;
 	fr[12] = v6 ? 0x86 : 0x08;
 	fr[13] = v6 ? 0xdd : 0x00;

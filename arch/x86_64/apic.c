@@ -87,6 +87,7 @@ int apic_init_bsp(void)
 		return -ENODEV;
 	}
 	apic_init_cpu();
+	calibrate_begin_apic(); /* the divider is set: the LAPIC timer's rate can be measured */
 	return 0;
 }
 

@@ -28,7 +28,7 @@ static uint64_t q32_mul(uint64_t v, uint64_t q32)
 static uint64_t tsc_hz, tsc_base;
 static uint64_t ns_per_tsc_q32, tsc_per_ns_q32, apic_per_ns_q32;
 static bool use_tsc_deadline;
-static char describe[96];
+static char describe[160];
 
 uint64_t arch_time_ns(void)
 {
@@ -53,13 +53,26 @@ const char *arch_time_describe(void)
 	return describe;
 }
 
-static void set_rates(uint64_t hz, uint64_t apic_hz, const char *how)
+/* "pit over 4.87 ms, +-81 ppm, 198 us polling" for a measured rate, else where it came from. */
+static void describe_rate(const struct tsc_rate *r, char *buf, size_t size)
 {
+	if (!r->window_us) {
+		snprintf(buf, size, "%s", r->how);
+		return;
+	}
+	snprintf(buf, size, "%s over %lu.%02lu ms, +-%lu ppm, %lu us polling", r->how,
+	         (unsigned long)r->window_us / 1000, (unsigned long)r->window_us % 1000 / 10,
+	         (unsigned long)r->ppm, (unsigned long)r->polled_us);
+}
+
+static void set_rates(const struct tsc_rate *rate)
+{
+	uint64_t hz = rate->tsc_hz;
 	tsc_hz = hz;
 	ns_per_tsc_q32 = q32_ratio(NS_PER_SEC, hz);
 	tsc_per_ns_q32 = q32_ratio(hz, NS_PER_SEC);
-	if (apic_hz)
-		apic_per_ns_q32 = q32_ratio(apic_hz, NS_PER_SEC);
+	if (rate->apic_hz)
+		apic_per_ns_q32 = q32_ratio(rate->apic_hz, NS_PER_SEC);
 	uint32_t r[4];
 	cpuid(0x80000000, 0, r);
 	bool invariant = false;
@@ -67,6 +80,8 @@ static void set_rates(uint64_t hz, uint64_t apic_hz, const char *how)
 		cpuid(0x80000007, 0, r);
 		invariant = r[3] & CPUID80000007_EDX_INVARIANT_TSC;
 	}
+	char how[80];
+	describe_rate(rate, how, sizeof(how));
 	snprintf(describe, sizeof(describe), "tsc %lu.%02lu GHz (%s%s)%s",
 	         (unsigned long)(hz / NS_PER_SEC), (unsigned long)(hz % NS_PER_SEC / 10000000), how,
 	         invariant ? "" : ", not invariant",
@@ -79,19 +94,16 @@ int arch_time_init(void)
 	cpuid(1, 0, r);
 	use_tsc_deadline = r[2] & CPUID1_ECX_TSC_DEADLINE;
 	struct tsc_rate rate = {0};
-	if (tsc_rate_cpuid(&rate) != 0 && tsc_rate_calibrate(&rate) != 0 &&
-	    tsc_rate_cpuid_base(&rate) != 0) {
+	if (tsc_rate_calibrate(&rate, !use_tsc_deadline) != 0) {
 		printf("time: no way to tell the TSC's rate\n");
 		return -ENODEV;
 	}
-	if (!use_tsc_deadline && rate.apic_hz == 0)
-		rate.apic_hz = apic_rate_against_tsc(rate.tsc_hz);
 	if (!use_tsc_deadline && rate.apic_hz == 0) {
 		printf("time: no TSC-deadline timer and the LAPIC timer does not count\n");
 		return -ENODEV;
 	}
 	tsc_base = rdtsc();
-	set_rates(rate.tsc_hz, rate.apic_hz, rate.how);
+	set_rates(&rate);
 	x86_timer_cpu_init();
 	return 0;
 }

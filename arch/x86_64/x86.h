@@ -242,12 +242,25 @@ int rtc_decode(struct rtc_time t, uint8_t reg_b, bool have_century, int64_t *uni
 struct tsc_rate {
 	uint64_t tsc_hz;
 	uint64_t apic_hz; /* 0 when not known */
-	const char *how;  /* for the boot log */
+	const char *how;  /* for the boot log: "cpuid ..." or the reference measured against */
+	uint32_t window_us, ppm, polled_us; /* a measurement's span, precision and polling */
 };
-int tsc_rate_cpuid(struct tsc_rate *r);      /* hypervisor leaf 0x40000010, CPUID 0x15 */
-int tsc_rate_calibrate(struct tsc_rate *r);  /* against the ACPI PM timer or the PIT */
-int tsc_rate_cpuid_base(struct tsc_rate *r); /* CPUID 0x16 base frequency: approximate */
-uint64_t apic_rate_against_tsc(uint64_t tsc_hz);
+void calibrate_begin(void); /* arch_boot: the PIT's window opens, unless CPUID states the rate */
+void calibrate_begin_apic(void); /* the LAPIC set up: its count, and the PM timer's window */
+int tsc_rate_calibrate(struct tsc_rate *r, bool need_apic); /* arch_time_init: the rates */
+
+/* tsc_cpuid.c: CPUID's timing leaves, judged (pure: host-tested). */
+struct tsc_cpuid {
+	uint32_t max_basic;                /* CPUID 0 EAX */
+	uint32_t max_hv;                   /* CPUID 0x40000000 EAX; 0 without a hypervisor */
+	uint32_t hv_tsc_khz, hv_bus_khz;   /* CPUID 0x40000010 EAX, EBX */
+	uint32_t crystal_den, crystal_num; /* CPUID 0x15 EAX, EBX: TSC / crystal ratio */
+	uint32_t crystal_hz;               /* CPUID 0x15 ECX */
+	uint32_t base_mhz;                 /* CPUID 0x16 EAX[15:0] */
+};
+/* 0, -ENOENT when no leaf states a rate, -ERANGE when one states an implausible rate. */
+int tsc_rate_from_cpuid(const struct tsc_cpuid *c, struct tsc_rate *r); /* 0x40000010, 0x15 */
+int tsc_rate_from_base(const struct tsc_cpuid *c, struct tsc_rate *r);  /* 0x16: approximate */
 
 /* time.c */
 void x86_timer_cpu_init(void);

@@ -13,7 +13,7 @@
  *    specifier (type, number, flags; Linux's arm,gic binding) becomes the
  *    GIC interrupt ID: SPI n is ID 32 + n, PPI n is 16 + n.
  *
- * The blob is untrusted: it is checked as a whole (fdt_check_full) before
+ * The blob is untrusted: it is checked as a whole (fdtr_check_full) before
  * any lookup, and every property length is checked before its cells are
  * read. A node with an unusable window is refused; a node whose interrupt
  * cannot be decoded keeps its window and is driven by polling.
@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "fdt_parents.h"
+#include "fdt_read.h"
 #include "mmio.h"
 
 #define MAX_DEPTH 32 /* ancestors followed for ranges and interrupt-parent */
@@ -71,7 +72,7 @@ static void parents_build(const void *fdt)
 	memo.cells_node = memo.ctrl = memo.iparent_node = -1;
 	fdt_parents_add(&parents, fdt, 0, -FDT_ERR_NOTFOUND);
 	for (int node = 0; node >= 0 && parents.count < FDT_PARENTS_MAX;
-	     node = fdt_next_node(fdt, node, &depth)) {
+	     node = fdtr_next_node(fdt, node, &depth)) {
 		if (depth < 0 || depth >= MAX_DEPTH)
 			break; /* deeper than any lookup follows: libfdt answers those */
 		stack[depth] = node;
@@ -84,10 +85,10 @@ static void parents_build(const void *fdt)
 static int phandle_node(const void *fdt, uint32_t phandle)
 {
 	if (parents.fdt != fdt)
-		return fdt_node_offset_by_phandle(fdt, phandle);
+		return fdtr_node_offset_by_phandle(fdt, phandle);
 	if (memo.phandle != phandle || memo.phandle_node == -FDT_ERR_BADPHANDLE) {
 		memo.phandle = phandle;
-		memo.phandle_node = fdt_node_offset_by_phandle(fdt, phandle);
+		memo.phandle_node = fdtr_node_offset_by_phandle(fdt, phandle);
 	}
 	return memo.phandle_node;
 }
@@ -114,32 +115,18 @@ static bool read_cells(const fdt32_t *cells, int n, uint64_t *out)
 	return true;
 }
 
-static bool prop_is_string(const char *val, int len, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	return val && len >= 0 && (size_t)len == n && memcmp(val, s, n) == 0;
-}
-
-/* Devicetree Specification §2.3.4: no status means enabled. */
-static bool node_enabled(const void *fdt, int node)
-{
-	int len;
-	const char *status = fdt_getprop(fdt, node, "status", &len);
-	return !status || prop_is_string(status, len, "okay") || prop_is_string(status, len, "ok");
-}
-
 /* Finds [addr, addr+size) in one "ranges" property; rewrites addr into the parent's space. */
 static int ranges_lookup(const void *fdt, int bus, uint64_t *addr, uint64_t size)
 {
 	int len;
-	const fdt32_t *r = fdt_getprop(fdt, bus, "ranges", &len);
+	const fdt32_t *r = fdtr_getprop(fdt, bus, "ranges", &len);
 	if (!r)
 		return -ENOENT; /* the bus is not memory-mapped into its parent */
 	if (len == 0)
 		return 0; /* identity */
 	int parent = parent_of(fdt, bus);
-	int cac = fdt_address_cells(fdt, bus), csc = fdt_size_cells(fdt, bus);
-	int pac = parent >= 0 ? fdt_address_cells(fdt, parent) : -1;
+	int cac = fdtr_address_cells(fdt, bus), csc = fdtr_size_cells(fdt, bus);
+	int pac = parent >= 0 ? fdtr_address_cells(fdt, parent) : -1;
 	if (cac < 1 || csc < 1 || pac < 1)
 		return -EINVAL;
 	int stride = cac + pac + csc;
@@ -183,8 +170,8 @@ static int node_window(const struct node_ctx *c, struct mmio_desc *d, const char
 	int parent = parent_of(c->fdt, c->node), len;
 	/* Every virtio-mmio node of QEMU virt has the root as parent: look its cells up once. */
 	if (parent < 0 || parent != memo.cells_node) {
-		memo.ac = parent >= 0 ? fdt_address_cells(c->fdt, parent) : -1;
-		memo.sc = parent >= 0 ? fdt_size_cells(c->fdt, parent) : -1;
+		memo.ac = parent >= 0 ? fdtr_address_cells(c->fdt, parent) : -1;
+		memo.sc = parent >= 0 ? fdtr_size_cells(c->fdt, parent) : -1;
 		memo.cells_node = parent;
 	}
 	int ac = memo.ac, sc = memo.sc;
@@ -192,7 +179,7 @@ static int node_window(const struct node_ctx *c, struct mmio_desc *d, const char
 		*why = "parent's #address-cells/#size-cells unusable";
 		return -EINVAL;
 	}
-	const fdt32_t *reg = fdt_getprop(c->fdt, c->node, "reg", &len);
+	const fdt32_t *reg = fdtr_getprop(c->fdt, c->node, "reg", &len);
 	if (!reg || len <= 0 || len % ((ac + sc) * 4) != 0) {
 		*why = "no reg, or reg not a whole number of (address, size) entries";
 		return -EINVAL;
@@ -217,7 +204,7 @@ static uint32_t inherited_interrupt_parent(const void *fdt, int node)
 {
 	for (int depth = 0; node >= 0 && depth < MAX_DEPTH; depth++) {
 		int len;
-		const fdt32_t *p = fdt_getprop(fdt, node, "interrupt-parent", &len);
+		const fdt32_t *p = fdtr_getprop(fdt, node, "interrupt-parent", &len);
 		if (p)
 			return len == 4 ? fdt32_ld(p) : 0;
 		node = parent_of(fdt, node);
@@ -229,7 +216,7 @@ static uint32_t inherited_interrupt_parent(const void *fdt, int node)
 static uint32_t interrupt_parent(const void *fdt, int node)
 {
 	int len;
-	const fdt32_t *p = fdt_getprop(fdt, node, "interrupt-parent", &len);
+	const fdt32_t *p = fdtr_getprop(fdt, node, "interrupt-parent", &len);
 	if (p)
 		return len == 4 ? fdt32_ld(p) : 0;
 	int parent = parent_of(fdt, node);
@@ -248,10 +235,10 @@ static bool is_gic(const void *fdt, int ctrl)
 	    "arm,gic-v3",        "arm,gic-400",       "arm,cortex-a15-gic",
 	    "arm,cortex-a9-gic", "arm,cortex-a7-gic", "arm,pl390",
 	};
-	if (!fdt_getprop(fdt, ctrl, "interrupt-controller", NULL))
+	if (!fdtr_getprop(fdt, ctrl, "interrupt-controller", NULL))
 		return false;
 	for (size_t i = 0; i < sizeof(compatible) / sizeof(compatible[0]); i++)
-		if (fdt_node_check_compatible(fdt, ctrl, compatible[i]) == 0)
+		if (fdtr_node_check_compatible(fdt, ctrl, compatible[i]) == 0)
 			return true;
 	return false;
 }
@@ -260,7 +247,7 @@ static bool is_gic(const void *fdt, int ctrl)
 static const char *ctrl_problem(const void *fdt, int ctrl)
 {
 	int cells;
-	const fdt32_t *nc = ctrl >= 0 ? fdt_getprop(fdt, ctrl, "#interrupt-cells", &cells) : NULL;
+	const fdt32_t *nc = ctrl >= 0 ? fdtr_getprop(fdt, ctrl, "#interrupt-cells", &cells) : NULL;
 	if (!nc || cells != 4)
 		return "interrupt controller not found";
 	if (fdt32_ld(nc) != 3 || !is_gic(fdt, ctrl))
@@ -289,13 +276,13 @@ static int gic_decode(const fdt32_t *spec, struct mmio_desc *d)
 static const fdt32_t *interrupt_spec(const struct node_ctx *c, int *ctrl, const char **why)
 {
 	int len;
-	const fdt32_t *p = fdt_getprop(c->fdt, c->node, "interrupts-extended", &len);
+	const fdt32_t *p = fdtr_getprop(c->fdt, c->node, "interrupts-extended", &len);
 	if (p) {
 		*ctrl = len >= 4 ? phandle_node(c->fdt, fdt32_ld(p)) : -1;
 		p++;
 		len -= 4;
 	} else {
-		p = fdt_getprop(c->fdt, c->node, "interrupts", &len);
+		p = fdtr_getprop(c->fdt, c->node, "interrupts", &len);
 		if (!p) {
 			*why = NULL; /* no interrupt at all: legitimately polled */
 			return NULL;
@@ -335,7 +322,7 @@ static void node_interrupt(const struct node_ctx *c, struct mmio_desc *d)
 
 static void scan_node(const void *fdt, int node, struct mmio_list *l)
 {
-	struct node_ctx c = {fdt, node, fdt_get_name(fdt, node, NULL), l};
+	struct node_ctx c = {fdt, node, fdtr_get_name(fdt, node, NULL), l};
 	if (!c.name)
 		c.name = "?";
 	struct mmio_desc d = {.id = -1, .source = "dtb"};
@@ -347,14 +334,14 @@ static void scan_node(const void *fdt, int node, struct mmio_list *l)
 	node_interrupt(&c, &l->dev[l->count - 1]);
 }
 
-/* Every enabled virtio,mmio node of a blob that has passed fdt_check_full. */
+/* Every enabled virtio,mmio node of a blob that has passed fdtr_check_full. */
 static int scan_checked(const void *fdt, struct mmio_list *l)
 {
 	parents_build(fdt);
 	unsigned before = l->count;
-	int node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio");
-	for (; node >= 0; node = fdt_node_offset_by_compatible(fdt, node, "virtio,mmio"))
-		if (node_enabled(fdt, node))
+	int node = fdtr_node_offset_by_compatible(fdt, -1, "virtio,mmio");
+	for (; node >= 0; node = fdtr_node_offset_by_compatible(fdt, node, "virtio,mmio"))
+		if (fdtr_node_enabled(fdt, node))
 			scan_node(fdt, node, l);
 	parents.fdt = NULL; /* the caller may free or rewrite the blob */
 	return (int)(l->count - before);
@@ -363,14 +350,14 @@ static int scan_checked(const void *fdt, struct mmio_list *l)
 int mmio_dtb_scan(const void *fdt, size_t size, struct mmio_list *l)
 {
 	/* fdt_check_header reads the whole version 17 header: make sure it is there. */
-	if (!fdt || size < sizeof(struct fdt_header) || fdt_check_full(fdt, size) != 0)
+	if (!fdt || size < sizeof(struct fdt_header) || fdtr_check_full(fdt, size) != 0)
 		return -EINVAL;
 	return scan_checked(fdt, l);
 }
 
 /*
  * boot_info.dtb is set only for a blob the arch checked as a whole at boot
- * (aarch64's dtb_validate: fdt_check_full within its totalsize). A second
+ * (aarch64's dtb_validate: fdtr_check_full within its totalsize). A second
  * full check here would cost another walk of the tree (~0.3 ms under TCG);
  * the magic is checked again in case a caller hands over something else.
  */

@@ -19,6 +19,7 @@
 #include <libfdt.h>
 #include <string.h>
 
+#include "fdt_read.h"
 #include "io.h"
 #include "pci.h"
 #include "rt.h"
@@ -52,19 +53,12 @@ static uint64_t read_cells(const fdt32_t *p, int n)
 static int cells_of(const void *fdt, int node, const char *name, int dflt)
 {
 	int len;
-	const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
+	const fdt32_t *p = fdtr_getprop(fdt, node, name, &len);
 	if (!p)
 		return dflt;
 	if (len != 4 || fdt32_to_cpu(*p) > MAX_CELLS)
 		return -EINVAL;
 	return (int)fdt32_to_cpu(*p);
-}
-
-static bool node_enabled(const void *fdt, int node)
-{
-	int len;
-	const char *s = fdt_getprop(fdt, node, "status", &len);
-	return !s || (len >= 5 && (!strncmp(s, "okay", 5) || !strncmp(s, "ok", 3)));
 }
 
 /* reg[0] and bus-range: the ECAM window and the buses it covers. */
@@ -74,14 +68,14 @@ static int parse_ecam(const void *fdt, int node, int parent, struct pci_host *h,
 	int len;
 	int na = cells_of(fdt, parent, "#address-cells", 2),
 	    ns = cells_of(fdt, parent, "#size-cells", 1);
-	const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+	const fdt32_t *reg = fdtr_getprop(fdt, node, "reg", &len);
 	if (parent < 0 || na <= 0 || ns <= 0 || !reg || len < (na + ns) * 4)
 		return -EINVAL;
 	*base = read_cells(reg, na);
 	*size = read_cells(reg + na, ns);
 	h->bus_start = 0;
 	h->bus_end = 255;
-	const fdt32_t *br = fdt_getprop(fdt, node, "bus-range", &len);
+	const fdt32_t *br = fdtr_getprop(fdt, node, "bus-range", &len);
 	if (br) {
 		uint32_t first = fdt32_to_cpu(br[0]), last = len == 8 ? fdt32_to_cpu(br[1]) : 0;
 		if (len != 8 || first > last || last > 255)
@@ -126,7 +120,7 @@ static int parse_ranges(const void *fdt, int node, int parent, struct pci_host *
 	int ns = cells_of(fdt, node, "#size-cells", 2);
 	if (cells_of(fdt, node, "#address-cells", 0) != PCI_ADDR_CELLS || pna <= 0 || ns <= 0)
 		return -EINVAL;
-	const fdt32_t *r = fdt_getprop(fdt, node, "ranges", &len);
+	const fdt32_t *r = fdtr_getprop(fdt, node, "ranges", &len);
 	int entry = PCI_ADDR_CELLS + pna + ns;
 	if (!r || len <= 0 || len % (entry * 4))
 		return -EINVAL;
@@ -143,7 +137,7 @@ static bool probe_only(const void *fdt, int chosen)
 {
 	int len;
 	const fdt32_t *p =
-	    chosen < 0 ? NULL : fdt_getprop(fdt, chosen, "linux,pci-probe-only", &len);
+	    chosen < 0 ? NULL : fdtr_getprop(fdt, chosen, "linux,pci-probe-only", &len);
 	return p && len == 4 && fdt32_to_cpu(*p) == 1;
 }
 
@@ -157,7 +151,7 @@ static int parse_host(const void *fdt, int node, int parent, int chosen, struct 
 	    parse_ranges(fdt, node, parent, h) < 0)
 		return -EINVAL;
 	int len;
-	const fdt32_t *dom = fdt_getprop(fdt, node, "linux,pci-domain", &len);
+	const fdt32_t *dom = fdtr_getprop(fdt, node, "linux,pci-domain", &len);
 	if (dom && len == 4 && fdt32_to_cpu(*dom) <= 0xffff)
 		h->segment = (uint16_t)fdt32_to_cpu(*dom);
 	h->assign = !probe_only(fdt, chosen);
@@ -167,7 +161,7 @@ static int parse_host(const void *fdt, int node, int parent, int chosen, struct 
 /* Fill *h from the node (no mapping): 0, or -EINVAL when the node is malformed. */
 int pci_dt_parse_host(const void *fdt, int node, struct pci_host *h, uint64_t *ecam_base)
 {
-	return parse_host(fdt, node, fdt_parent_offset(fdt, node), fdt_path_offset(fdt, "/chosen"),
+	return parse_host(fdt, node, fdt_parent_offset(fdt, node), fdtr_path_offset(fdt, "/chosen"),
 	                  h, ecam_base);
 }
 
@@ -177,7 +171,7 @@ int pci_dt_parse_host(const void *fdt, int node, struct pci_host *h, uint64_t *e
 static bool take_host(const struct boot_info *bi, int node, int parent, struct pci_host *h)
 {
 	uint64_t base;
-	if (!node_enabled(bi->dtb, node))
+	if (!fdtr_node_enabled(bi->dtb, node))
 		return false;
 	if (parse_host(bi->dtb, node, parent, -FDT_ERR_NOTFOUND, h, &base) < 0) {
 		pci_error(NULL, "device tree: malformed pci-host-ecam-generic node skipped");
@@ -207,19 +201,20 @@ int pci_hosts_discover(const struct boot_info *bi, struct pci_host *hosts, unsig
 		return 0;
 	int depth = 0, path[MAX_DEPTH], chosen = -FDT_ERR_NOTFOUND;
 	for (int off = 0; off >= 0 && depth >= 0 && n < max;
-	     off = fdt_next_node(fdt, off, &depth)) {
+	     off = fdtr_next_node(fdt, off, &depth)) {
 		if (depth < MAX_DEPTH)
 			path[depth] = off;
-		const char *name = depth == 1 ? fdt_get_name(fdt, off, NULL) : NULL;
+		const char *name = depth == 1 ? fdtr_get_name(fdt, off, NULL) : NULL;
 		if (name && chosen < 0 && strcmp(name, "chosen") == 0)
 			chosen = off;
-		if (depth == 0 || fdt_node_check_compatible(fdt, off, "pci-host-ecam-generic") != 0)
+		if (depth == 0 ||
+		    fdtr_node_check_compatible(fdt, off, "pci-host-ecam-generic") != 0)
 			continue;
 		int parent = depth <= MAX_DEPTH ? path[depth - 1] : fdt_parent_offset(fdt, off);
 		n += take_host(bi, off, parent, &hosts[n]);
 	}
 	if (chosen < 0 && n > 0) /* /chosen after the last host: the walk stopped early */
-		chosen = fdt_path_offset(fdt, "/chosen");
+		chosen = fdtr_path_offset(fdt, "/chosen");
 	for (unsigned i = 0; i < n; i++)
 		hosts[i].assign = !probe_only(fdt, chosen);
 	return (int)n;
@@ -255,8 +250,8 @@ static int map_lookup(const void *fdt, int node, const uint32_t key[4], unsigned
                       unsigned *flags)
 {
 	int len, mlen;
-	const fdt32_t *map = fdt_getprop(fdt, node, "interrupt-map", &len);
-	const fdt32_t *mask = fdt_getprop(fdt, node, "interrupt-map-mask", &mlen);
+	const fdt32_t *map = fdtr_getprop(fdt, node, "interrupt-map", &len);
+	const fdt32_t *mask = fdtr_getprop(fdt, node, "interrupt-map-mask", &mlen);
 	if (!map || len < 0 || cells_of(fdt, node, "#interrupt-cells", 1) != 1 ||
 	    (mask && mlen != 16))
 		return -ENOENT;
@@ -265,7 +260,7 @@ static int map_lookup(const void *fdt, int node, const uint32_t key[4], unsigned
 		k[i] = key[i] & (mask ? fdt32_to_cpu(mask[i]) : ~0u);
 	int cells = len / 4;
 	for (int i = 0; i + 5 <= cells;) {
-		int parent = fdt_node_offset_by_phandle(fdt, fdt32_to_cpu(map[i + 4]));
+		int parent = fdtr_node_offset_by_phandle(fdt, fdt32_to_cpu(map[i + 4]));
 		int pac = parent < 0 ? -1 : cells_of(fdt, parent, "#address-cells", 0);
 		int pic = parent < 0 ? -1 : cells_of(fdt, parent, "#interrupt-cells", -1);
 		int spec = i + 5 + pac;

@@ -100,7 +100,6 @@ void dtb_parent_record(const void *fdt, int node, int parent); /* in walk order,
 int dtb_parent(const void *fdt, int node); /* recorded, else libfdt's fdt_parent_offset */
 int dtb_reg_parent(const void *fdt, int node, int parent, int index, uint64_t *base,
                    uint64_t *size);
-bool dtb_node_enabled(const void *fdt, int node);
 bool dtb_range_device_mapped(uint64_t base, uint64_t size);
 extern unsigned dtb_errors; /* malformed entries skipped while booting */
 void dtb_boot_info(void *fdt, struct boot_info *bi); /* boot_dtb.c */

@@ -10,15 +10,16 @@
 
 #include "aarch64.h"
 #include "arch.h"
+#include "fdt_read.h"
 
 /*
  * Every entry of node's reg into ranges; a malformed reg is counted and
- * skipped. The parent is looked up once: each libfdt lookup walks the tree
- * from the root (dtb_reg_parent).
+ * skipped. The caller knows the parent, from the walk that found node:
+ * libfdt's fdt_parent_offset would walk the tree from the root twice.
  */
-static void add_regs(const void *fdt, int node, struct mem_range *ranges, unsigned *count)
+static void add_regs(const void *fdt, int node, int parent, struct mem_range *ranges,
+                     unsigned *count)
 {
-	int parent = fdt_parent_offset(fdt, node);
 	for (int i = 0;; i++) {
 		uint64_t base, size;
 		int err = dtb_reg_parent(fdt, node, parent, i, &base, &size);
@@ -36,7 +37,7 @@ static void add_regs(const void *fdt, int node, struct mem_range *ranges, unsign
 static bool is_memory(const void *fdt, int node)
 {
 	int len;
-	const char *type = fdt_getprop(fdt, node, "device_type", &len);
+	const char *type = fdtr_getprop(fdt, node, "device_type", &len);
 	return type && len == sizeof("memory") && memcmp(type, "memory", sizeof("memory")) == 0;
 }
 
@@ -58,10 +59,10 @@ static void parse_reserved_memory(const void *fdt, int parent, struct boot_info 
 {
 	int node;
 	/* Regions with only "size" are for the OS to place: nothing is fixed there yet. */
-	fdt_for_each_subnode(node, fdt, parent)
+	fdtr_for_each_subnode(node, fdt, parent)
 	{
-		if (dtb_node_enabled(fdt, node))
-			add_regs(fdt, node, bi->reserved, &bi->reserved_count);
+		if (fdtr_node_enabled(fdt, node))
+			add_regs(fdt, node, parent, bi->reserved, &bi->reserved_count);
 	}
 }
 
@@ -69,7 +70,8 @@ static void parse_reserved_memory(const void *fdt, int parent, struct boot_info 
 static void take_seed(void *fdt, int chosen, const char *name)
 {
 	int len;
-	void *seed = fdt_getprop_w(fdt, chosen, name, &len);
+	void *seed =
+	    (void *)fdtr_getprop(fdt, chosen, name, &len); /* fdt_getprop_w: the blob is ours */
 	if (seed && len > 0) {
 		cpu_mix_seed(seed, (size_t)len);
 		memset(seed, 0, (size_t)len);
@@ -80,7 +82,7 @@ static void take_seed(void *fdt, int chosen, const char *name)
 static void parse_chosen(void *fdt, int chosen, struct boot_info *bi)
 {
 	int len;
-	const char *args = fdt_getprop(fdt, chosen, "bootargs", &len);
+	const char *args = fdtr_getprop(fdt, chosen, "bootargs", &len);
 	if (args && len > 0 && strnlen(args, (size_t)len) < (size_t)len)
 		bi->cmdline = args;
 	else if (args)
@@ -109,17 +111,17 @@ void dtb_boot_info(void *fdt, struct boot_info *bi)
 	bool chosen = false, reserved = false;
 	int node;
 	parse_rsvmap(fdt, bi);
-	fdt_for_each_subnode(node, fdt, 0)
+	fdtr_for_each_subnode(node, fdt, 0)
 	{
-		const char *name = fdt_get_name(fdt, node, NULL);
+		const char *name = fdtr_get_name(fdt, node, NULL);
 		if (!chosen && name_is(name, "chosen")) { /* the first, as a path lookup finds */
 			chosen = true;
 			parse_chosen(fdt, node, bi);
 		} else if (!reserved && name_is(name, "reserved-memory")) {
 			reserved = true;
 			parse_reserved_memory(fdt, node, bi);
-		} else if (is_memory(fdt, node) && dtb_node_enabled(fdt, node)) {
-			add_regs(fdt, node, bi->ram, &bi->ram_count);
+		} else if (is_memory(fdt, node) && fdtr_node_enabled(fdt, node)) {
+			add_regs(fdt, node, 0, bi->ram, &bi->ram_count);
 		}
 	}
 }

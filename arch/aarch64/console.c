@@ -10,6 +10,7 @@
 
 #include "aarch64.h"
 #include "arch.h"
+#include "fdt_read.h"
 
 #define UARTDR     0x00
 #define UARTFR     0x18
@@ -41,8 +42,8 @@ static uintptr_t uart;
  */
 static int stdout_node(const void *fdt, int *parent)
 {
-	int chosen = fdt_path_offset(fdt, "/chosen"), len = 0;
-	const char *path = chosen >= 0 ? fdt_getprop(fdt, chosen, "stdout-path", &len) : NULL;
+	int chosen = fdtr_path_offset(fdt, "/chosen"), len = 0;
+	const char *path = chosen >= 0 ? fdtr_getprop(fdt, chosen, "stdout-path", &len) : NULL;
 	if (!path || len <= 0 || strnlen(path, (size_t)len) >= (size_t)len)
 		return -ENOENT;
 	const char *colon = strchr(path, ':'), *last = path;
@@ -52,15 +53,15 @@ static int stdout_node(const void *fdt, int *parent)
 	if (path[0] == '/' && last < path + n) {
 		*parent = last == path + 1
 		              ? 0
-		              : fdt_path_offset_namelen(fdt, path, (int)(last - 1 - path));
-		node = *parent < 0
-		           ? *parent
-		           : fdt_subnode_offset_namelen(fdt, *parent, last, (int)(path + n - last));
+		              : fdtr_path_offset_namelen(fdt, path, (int)(last - 1 - path));
+		node = *parent < 0 ? *parent
+		                   : fdtr_subnode_offset_namelen(fdt, *parent, last,
+		                                                 (int)(path + n - last));
 	} else {
-		node = fdt_path_offset_namelen(fdt, path, n);
+		node = fdtr_path_offset_namelen(fdt, path, n);
 		*parent = node >= 0 ? dtb_parent(fdt, node) : node;
 	}
-	if (node < 0 || fdt_node_check_compatible(fdt, node, "arm,pl011") != 0)
+	if (node < 0 || fdtr_node_check_compatible(fdt, node, "arm,pl011") != 0)
 		return -ENOENT;
 	return node;
 }
@@ -68,10 +69,10 @@ static int stdout_node(const void *fdt, int *parent)
 static uintptr_t find_pl011(const void *fdt)
 {
 	int parent = -1, node = stdout_node(fdt, &parent);
-	if (node < 0 || !dtb_node_enabled(fdt, node)) {
-		for (node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011");
-		     node >= 0 && !dtb_node_enabled(fdt, node);
-		     node = fdt_node_offset_by_compatible(fdt, node, "arm,pl011"))
+	if (node < 0 || !fdtr_node_enabled(fdt, node)) {
+		for (node = fdtr_node_offset_by_compatible(fdt, -1, "arm,pl011");
+		     node >= 0 && !fdtr_node_enabled(fdt, node);
+		     node = fdtr_node_offset_by_compatible(fdt, node, "arm,pl011"))
 			;
 		parent = node >= 0 ? dtb_parent(fdt, node) : node;
 	}

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "aarch64.h"
+#include "fdt_read.h"
 #include "gic_reg.h"
 
 #define MAX_DEPTH 32 /* ancestors followed for interrupt-parent */
@@ -63,8 +64,8 @@ static int match(const char *list, int len)
 
 static void take_gic(const void *fdt, int node, int parent, int which)
 {
-	if (dtb_nodes.gic >= 0 || !dtb_node_enabled(fdt, node) ||
-	    !fdt_getprop(fdt, node, "interrupt-controller", NULL))
+	if (dtb_nodes.gic >= 0 || !fdtr_node_enabled(fdt, node) ||
+	    !fdtr_getprop(fdt, node, "interrupt-controller", NULL))
 		return;
 	dtb_nodes.gic = node;
 	dtb_nodes.gic_parent = parent;
@@ -76,15 +77,15 @@ void gic_dtb_scan(const void *fdt)
 {
 	int depth = -1, len, path[MAX_DEPTH]; /* the root is depth 0; path[d]: the node there */
 	/* After the root's end libfdt returns an offset >= 0 with depth -1: the walk is over. */
-	for (int node = fdt_next_node(fdt, -1, &depth);
+	for (int node = fdtr_next_node(fdt, -1, &depth);
 	     node >= 0 && depth >= 0 && depth < MAX_DEPTH;
-	     node = fdt_next_node(fdt, node, &depth)) {
+	     node = fdtr_next_node(fdt, node, &depth)) {
 		path[depth] = node;
 		dtb_parent_record(fdt, node, depth ? path[depth - 1] : -FDT_ERR_NOTFOUND);
-		const char *name = depth == 1 ? fdt_get_name(fdt, node, NULL) : NULL;
+		const char *name = depth == 1 ? fdtr_get_name(fdt, node, NULL) : NULL;
 		if (name && dtb_nodes.cpus < 0 && strcmp(name, "cpus") == 0)
 			dtb_nodes.cpus = node;
-		const char *compat = fdt_getprop(fdt, node, "compatible", &len);
+		const char *compat = fdtr_getprop(fdt, node, "compatible", &len);
 		int which = compat && len > 0 && compat[len - 1] == '\0' ? match(compat, len) : -1;
 		if (which == TIMER_MATCH && dtb_nodes.timer < 0)
 			dtb_nodes.timer = node;
@@ -129,7 +130,7 @@ int gic_dtb_decode(const uint32_t *spec_be, unsigned cells, unsigned *intid, uns
 static int cells_prop(const void *fdt, int node, const char *name, int def)
 {
 	int len;
-	const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
+	const fdt32_t *p = fdtr_getprop(fdt, node, name, &len);
 	if (!p || len != 4 || fdt32_ld(p) > 8)
 		return def;
 	return (int)fdt32_ld(p);
@@ -140,7 +141,7 @@ static uint32_t interrupt_parent(const void *fdt, int node)
 {
 	for (int depth = 0; node >= 0 && depth < MAX_DEPTH; depth++) {
 		int len;
-		const fdt32_t *p = fdt_getprop(fdt, node, "interrupt-parent", &len);
+		const fdt32_t *p = fdtr_getprop(fdt, node, "interrupt-parent", &len);
 		if (p)
 			return len == 4 ? fdt32_ld(p) : 0;
 		node = dtb_parent(fdt, node);
@@ -173,7 +174,7 @@ static void check_spec(struct lookup *l, const fdt32_t *spec)
 static void scan_interrupts(struct lookup *l, int node)
 {
 	int len;
-	const fdt32_t *p = fdt_getprop(l->fdt, node, "interrupts", &len);
+	const fdt32_t *p = fdtr_getprop(l->fdt, node, "interrupts", &len);
 	if (!p || len <= 0 || interrupt_parent(l->fdt, node) != l->gic_phandle)
 		return;
 	for (int i = 0; (i + (int)l->gic_cells) * 4 <= len; i += (int)l->gic_cells)
@@ -183,7 +184,7 @@ static void scan_interrupts(struct lookup *l, int node)
 /* #address-cells and #interrupt-cells of the controller a phandle names; -1 when unusable. */
 static int ctrl_cells(const struct lookup *l, uint32_t phandle, int *addr_cells)
 {
-	int ctrl = fdt_node_offset_by_phandle(l->fdt, phandle);
+	int ctrl = fdtr_node_offset_by_phandle(l->fdt, phandle);
 	if (ctrl < 0)
 		return -1;
 	*addr_cells = cells_prop(l->fdt, ctrl, "#address-cells", 0);
@@ -194,7 +195,7 @@ static int ctrl_cells(const struct lookup *l, uint32_t phandle, int *addr_cells)
 static void scan_extended(struct lookup *l, int node)
 {
 	int len, addr;
-	const fdt32_t *p = fdt_getprop(l->fdt, node, "interrupts-extended", &len);
+	const fdt32_t *p = fdtr_getprop(l->fdt, node, "interrupts-extended", &len);
 	for (int i = 0; p && (i + 1) * 4 <= len;) {
 		uint32_t ph = fdt32_ld(p + i);
 		int cells = ctrl_cells(l, ph, &addr);
@@ -210,7 +211,7 @@ static void scan_extended(struct lookup *l, int node)
 static void scan_map(struct lookup *l, int node)
 {
 	int len, paddr;
-	const fdt32_t *p = fdt_getprop(l->fdt, node, "interrupt-map", &len);
+	const fdt32_t *p = fdtr_getprop(l->fdt, node, "interrupt-map", &len);
 	if (!p)
 		return;
 	int child = cells_prop(l->fdt, node, "#address-cells", 2) +
@@ -235,14 +236,14 @@ static void scan_map(struct lookup *l, int node)
 int gic_dtb_trigger(const void *fdt, int gic_node, unsigned intid, unsigned *flags)
 {
 	struct lookup l = {.fdt = fdt, .intid = intid};
-	l.gic_phandle = fdt_get_phandle(fdt, gic_node);
+	l.gic_phandle = fdtr_get_phandle(fdt, gic_node);
 	int cells = cells_prop(fdt, gic_node, "#interrupt-cells", -1);
 	if (l.gic_phandle == 0 || cells < 3)
 		return -ENOENT;
 	l.gic_cells = (unsigned)cells;
 	int depth = 0;
-	for (int node = fdt_next_node(fdt, -1, &depth); node >= 0 && !l.found;
-	     node = fdt_next_node(fdt, node, &depth)) {
+	for (int node = fdtr_next_node(fdt, -1, &depth); node >= 0 && !l.found;
+	     node = fdtr_next_node(fdt, node, &depth)) {
 		scan_interrupts(&l, node);
 		scan_extended(&l, node);
 		scan_map(&l, node);
@@ -259,16 +260,16 @@ int gic_dtb_trigger(const void *fdt, int gic_node, unsigned intid, unsigned *fla
  */
 int gic_dtb_msi_devid(const void *fdt, int msi_node, uint32_t requester_id, uint32_t *devid)
 {
-	uint32_t ph = fdt_get_phandle(fdt, msi_node);
+	uint32_t ph = fdtr_get_phandle(fdt, msi_node);
 	bool any = false;
 	int depth = 0, len, mlen;
-	for (int node = fdt_next_node(fdt, -1, &depth); node >= 0;
-	     node = fdt_next_node(fdt, node, &depth)) {
-		const fdt32_t *p = fdt_getprop(fdt, node, "msi-map", &len);
+	for (int node = fdtr_next_node(fdt, -1, &depth); node >= 0;
+	     node = fdtr_next_node(fdt, node, &depth)) {
+		const fdt32_t *p = fdtr_getprop(fdt, node, "msi-map", &len);
 		if (!p)
 			continue;
 		any = true;
-		const fdt32_t *m = fdt_getprop(fdt, node, "msi-map-mask", &mlen);
+		const fdt32_t *m = fdtr_getprop(fdt, node, "msi-map-mask", &mlen);
 		uint32_t rid = requester_id & (m && mlen == 4 ? fdt32_ld(m) : 0xffffffffu);
 		for (int i = 0; (i + 4) * 4 <= len; i += 4) {
 			uint32_t base = fdt32_ld(p + i), out = fdt32_ld(p + i + 2);
@@ -293,7 +294,7 @@ int gic_dtb_interrupt(const void *fdt, int gic_node, int node, int index, unsign
                       unsigned *flags)
 {
 	int len, cells = cells_prop(fdt, gic_node, "#interrupt-cells", -1);
-	const fdt32_t *p = fdt_getprop(fdt, node, "interrupts", &len);
+	const fdt32_t *p = fdtr_getprop(fdt, node, "interrupts", &len);
 	if (!p || cells < 3)
 		return -ENOENT;
 	if (index < 0 || (index + 1) * cells * 4 > len)

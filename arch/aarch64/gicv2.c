@@ -16,6 +16,7 @@
 #include <libfdt.h>
 
 #include "aarch64.h"
+#include "fdt_read.h"
 #include "gic_reg.h"
 #include "rt.h"
 
@@ -144,7 +145,7 @@ static struct gic_msi v2m_msi = {"gicv2m", 0, 0, v2m_setup, v2m_teardown};
 static uint32_t prop_u32(const void *fdt, int node, const char *name, uint32_t def)
 {
 	int len;
-	const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
+	const fdt32_t *p = fdtr_getprop(fdt, node, name, &len);
 	return p && len == 4 ? fdt32_ld(p) : def;
 }
 
@@ -152,11 +153,11 @@ static uint32_t prop_u32(const void *fdt, int node, const char *name, uint32_t d
 static const struct gic_msi *v2m_probe(const void *fdt, int gic_node)
 {
 	int node;
-	fdt_for_each_subnode(node, fdt, gic_node)
+	fdtr_for_each_subnode(node, fdt, gic_node)
 	{
 		uint64_t base, size;
-		if (fdt_node_check_compatible(fdt, node, "arm,gic-v2m-frame") != 0 ||
-		    !dtb_node_enabled(fdt, node) ||
+		if (fdtr_node_check_compatible(fdt, node, "arm,gic-v2m-frame") != 0 ||
+		    !fdtr_node_enabled(fdt, node) ||
 		    dtb_reg_parent(fdt, node, gic_node, 0, &base, &size) != 0 ||
 		    size < V2M_FRAME_SIZE || !dtb_range_device_mapped(base, V2M_FRAME_SIZE))
 			continue;

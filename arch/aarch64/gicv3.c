@@ -15,6 +15,7 @@
 #include <libfdt.h>
 
 #include "aarch64.h"
+#include "fdt_read.h"
 #include "gic_reg.h"
 #include "rt.h"
 
@@ -232,7 +233,7 @@ static void spis_reset(void)
 static int parse_regions(const void *fdt, int node)
 {
 	int len;
-	const fdt32_t *p = fdt_getprop(fdt, node, "#redistributor-regions", &len);
+	const fdt32_t *p = fdtr_getprop(fdt, node, "#redistributor-regions", &len);
 	unsigned n = p && len == 4 ? fdt32_ld(p) : 1;
 	if (n == 0 || n > MAX_REDIST_REGIONS)
 		return -EINVAL;
@@ -244,7 +245,7 @@ static int parse_regions(const void *fdt, int node)
 			return -EINVAL;
 		regions[region_count++] = (typeof(regions[0])){base, size};
 	}
-	p = fdt_getprop(fdt, node, "redistributor-stride", &len);
+	p = fdtr_getprop(fdt, node, "redistributor-stride", &len);
 	if (p && len == 8)
 		redist_stride = (uint64_t)fdt32_ld(p) << 32 | fdt32_ld(p + 1);
 	if (redist_stride % 0x10000 != 0)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "aarch64.h"
+#include "fdt_read.h"
 #include "gic_reg.h"
 #include "rt.h"
 
@@ -468,11 +469,11 @@ static struct gic_msi its_msi = {"its", GIC_LPI_FIRST, ITS_LPIS, its_setup, its_
 const struct gic_msi *its_probe(const void *fdt, int gic_node)
 {
 	int node;
-	fdt_for_each_subnode(node, fdt, gic_node)
+	fdtr_for_each_subnode(node, fdt, gic_node)
 	{
 		uint64_t base, size;
-		if (fdt_node_check_compatible(fdt, node, "arm,gic-v3-its") != 0 ||
-		    !dtb_node_enabled(fdt, node) ||
+		if (fdtr_node_check_compatible(fdt, node, "arm,gic-v3-its") != 0 ||
+		    !fdtr_node_enabled(fdt, node) ||
 		    dtb_reg_parent(fdt, node, gic_node, 0, &base, &size) != 0 || size < GITS_SIZE ||
 		    !dtb_range_device_mapped(base, GITS_SIZE))
 			continue;

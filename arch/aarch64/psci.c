@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "aarch64.h"
+#include "fdt_read.h"
 
 #define PSCI_SYSTEM_OFF    0x84000008 /* DEN0022 5.1.9 */
 #define PSCI_NOT_SUPPORTED (-1)
@@ -16,13 +17,13 @@ static enum { CONDUIT_NONE, CONDUIT_HVC, CONDUIT_SMC } conduit;
 
 void psci_init(const void *fdt)
 {
-	int node = fdt_node_offset_by_compatible(fdt, -1, "arm,psci-1.0");
+	int node = fdtr_node_offset_by_compatible(fdt, -1, "arm,psci-1.0");
 	if (node < 0)
-		node = fdt_node_offset_by_compatible(fdt, -1, "arm,psci-0.2");
-	if (node < 0 || !dtb_node_enabled(fdt, node))
+		node = fdtr_node_offset_by_compatible(fdt, -1, "arm,psci-0.2");
+	if (node < 0 || !fdtr_node_enabled(fdt, node))
 		return; /* PSCI 0.1 has no SYSTEM_OFF: treat it as absent */
 	int len;
-	const char *method = fdt_getprop(fdt, node, "method", &len);
+	const char *method = fdtr_getprop(fdt, node, "method", &len);
 	if (method && len > 0 && strnlen(method, (size_t)len) < (size_t)len) {
 		if (strcmp(method, "hvc") == 0)
 			conduit = CONDUIT_HVC;

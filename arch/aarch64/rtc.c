@@ -8,6 +8,7 @@
 #include <libfdt.h>
 
 #include "aarch64.h"
+#include "fdt_read.h"
 #include "rt.h"
 
 #define RTCDR      0x000 /* data register: the current count, in seconds (TRM 3.3.1) */
@@ -28,9 +29,9 @@ static bool is_pl031(uintptr_t base)
 int arch_rtc_read(int64_t *unix_sec)
 {
 	const void *fdt = platform_fdt;
-	int node = fdt ? fdt_node_offset_by_compatible(fdt, -1, "arm,pl031") : -1;
-	while (node >= 0 && !dtb_node_enabled(fdt, node))
-		node = fdt_node_offset_by_compatible(fdt, node, "arm,pl031");
+	int node = fdt ? fdtr_node_offset_by_compatible(fdt, -1, "arm,pl031") : -1;
+	while (node >= 0 && !fdtr_node_enabled(fdt, node))
+		node = fdtr_node_offset_by_compatible(fdt, node, "arm,pl031");
 	uint64_t base, size;
 	if (node < 0 || dtb_reg(fdt, node, 0, &base, &size) != 0 || size < PL031_SIZE ||
 	    !dtb_range_device_mapped(base, PL031_SIZE))

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "aarch64.h"
+#include "fdt_read.h"
 #include "rt.h"
 
 #define PSCI_CPU_ON      0xc4000003 /* SMC64 CPU_ON (DEN0022 5.1.4) */
@@ -68,7 +69,7 @@ unsigned arch_cpu_id(void)
 static bool node_mpidr(const void *fdt, int node, int cells, uint64_t *out)
 {
 	int len;
-	const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+	const fdt32_t *reg = fdtr_getprop(fdt, node, "reg", &len);
 	if (!reg || len < cells * 4)
 		return false;
 	*out = cells == 2 ? (uint64_t)fdt32_ld(reg) << 32 | fdt32_ld(reg + 1) : fdt32_ld(reg);
@@ -78,20 +79,20 @@ static bool node_mpidr(const void *fdt, int node, int cells, uint64_t *out)
 static bool prop_is(const void *fdt, int node, const char *name, const char *value)
 {
 	int len;
-	const char *s = fdt_getprop(fdt, node, name, &len);
+	const char *s = fdtr_getprop(fdt, node, name, &len);
 	return s && len == (int)strlen(value) + 1 && memcmp(s, value, (size_t)len) == 0;
 }
 
 /* Ids 1.. for the enabled cpu nodes other than the boot CPU that PSCI can start. */
 void cpus_enumerate(const void *fdt, int parent)
 {
-	int node, cells = parent >= 0 ? fdt_address_cells(fdt, parent) : -1;
+	int node, cells = parent >= 0 ? fdtr_address_cells(fdt, parent) : -1;
 	if (cells != 1 && cells != 2)
 		return;
-	fdt_for_each_subnode(node, fdt, parent)
+	fdtr_for_each_subnode(node, fdt, parent)
 	{
 		uint64_t m;
-		if (!prop_is(fdt, node, "device_type", "cpu") || !dtb_node_enabled(fdt, node))
+		if (!prop_is(fdt, node, "device_type", "cpu") || !fdtr_node_enabled(fdt, node))
 			continue;
 		if (!node_mpidr(fdt, node, cells, &m)) {
 			dtb_errors++;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "aarch64.h"
+#include "fdt_read.h"
 
 /* What the code under test links against in the image. */
 char __image_start[1], __image_end[1];
@@ -57,7 +58,7 @@ static void by_compatible(const void *fdt, const char *compatible)
 	uint64_t base, size;
 	for (int node = fdt_node_offset_by_compatible(fdt, -1, compatible); node >= 0;
 	     node = fdt_node_offset_by_compatible(fdt, node, compatible))
-		if (dtb_node_enabled(fdt, node))
+		if (fdtr_node_enabled(fdt, node))
 			(void)dtb_reg(fdt, node, 0, &base, &size);
 }
 
@@ -69,7 +70,7 @@ static void gic(const void *fdt)
 	regs(fdt, gic, dtb_nodes.gic_parent);
 	fdt_for_each_subnode(sub, fdt, gic)
 	{
-		if (!dtb_node_enabled(fdt, sub))
+		if (!fdtr_node_enabled(fdt, sub))
 			continue;
 		regs(fdt, sub, gic);
 		uint32_t devid;

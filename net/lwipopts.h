@@ -15,10 +15,14 @@
  * heap bytes lwIP holds and every pool return to their baseline. Received
  * frames normally stay in the virtio-net driver's buffers (custom pbufs,
  * LWIP_SUPPORT_CUSTOM_PBUF): PBUF_POOL serves only the frames the netif
- * copies (small ones, or when the driver's ring runs low).
+ * copies (small ones, or when the driver's ring runs low). A large TCP
+ * segment from the device (GUEST_TSO4/6) is a chain of them, one per
+ * buffer, and is copied into one heap pbuf (PBUF_RAM), not the pool.
  *
  * Throughput: window scaling with a 256 KiB receive window and a 256 KiB
- * send buffer, TCP_MSS 1460 (Ethernet). lwIP 2.1.3 can send SACK options
+ * send buffer, TCP_MSS 1460 (Ethernet): room for four 64 KiB segments
+ * received whole (lwIP takes an IP datagram of up to 65535 bytes as one
+ * segment, whatever the MTU). lwIP 2.1.3 can send SACK options
  * (LWIP_TCP_SACK_OUT) but does not act on the SACKs it receives; sending
  * them helps the peer recover from loss, so it is on.
  *
@@ -183,7 +187,8 @@ void sys_mark_tcpip_thread(void);
 #define TCP_SND_QUEUELEN                   ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_SNDLOWAT                       (TCP_SND_BUF / 2)
 #define TCP_QUEUE_OOSEQ                    1
-#define TCP_OOSEQ_MAX_PBUFS                64 /* per connection: bounds the driver buffers one can hold */
+#define TCP_OOSEQ_MAX_PBUFS                64 /* per connection: bounds the driver buffers one can hold
+                                                 (a 64 KiB segment's chain counts 34) */
 #define LWIP_TCP_SACK_OUT                  1
 #define LWIP_TCP_MAX_SACK_NUM              4
 #define TCP_LISTEN_BACKLOG                 1

@@ -3,7 +3,9 @@
  * when offered, the control queue; MAC from the configuration space or a
  * random locally administered one; link status with configuration-change
  * interrupts; mergeable receive buffers when offered (and plain ones when
- * not: Firecracker offers none); checksum offload both ways.
+ * not: Firecracker offers none); checksum offload both ways; large TCP
+ * segments both ways (HOST_TSO4/6 sent, GUEST_TSO4/6 received over
+ * mergeable buffers, net_rx.c).
  *
  * Receiving is in net_rx.c, transmitting in net_tx.c; the state they
  * share is in net_dev.h.

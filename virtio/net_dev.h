@@ -8,6 +8,13 @@
 #define RX_QUEUE_WANT   256 /* descriptors asked for; QEMU offers 256 */
 #define TX_QUEUE_WANT   256
 #define CTL_QUEUE_WANT  8
+/*
+ * Receive buffers: as many as the ring holds (2 KiB each). A large TCP
+ * segment (GUEST_TSO4/6) takes up to 34 of them, so 256 hold about seven
+ * 64 KiB segments, more than TCP_WND (net/lwipopts.h) lets a sender have
+ * in flight. Buffers the client keeps are not posted meanwhile; the netif
+ * copies instead of keeping while fewer than a quarter are (net/netif.c).
+ */
 #define RX_BUFS_MAX     256
 #define RX_REFILL_BATCH 16 /* free buffers that make a refill worth a kick */
 #define BUFS_PER_PAGE   (PAGE_SIZE / VNET_RX_BUF_BYTES)

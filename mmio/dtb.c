@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fdt_parents.h"
 #include "fdt_read.h"
 #include "mmio.h"
 
@@ -35,26 +34,25 @@
 #define GIC_ESPI 2 /* GICv3.1 extended SPI range */
 #define GIC_EPPI 3 /* GICv3.1 extended PPI range */
 
+/* A virtio,mmio node and the path to it: path[depth] is the node, path[0] the root. */
 struct node_ctx {
 	const void *fdt;
 	int node;
 	const char *name;
 	struct mmio_list *list;
+	const int *path;
+	int depth;
 };
 
 /*
- * libfdt's fdt_parent_offset and fdt_node_offset_by_phandle walk the blob
- * from the root on every call, and each node asks for several parents (reg
- * cells, ranges, interrupt-parent) and its interrupt controller: on QEMU
- * virt's 32 virtio-mmio nodes that was 15-30 ms of boot under TCG (now ~3).
- * One walk per scan records each node's parent instead (fdt_parents.h), and
- * the scan remembers its last answers about shared ancestors and the
- * controller. Nodes past the table's end, and any other blob, fall back to
- * libfdt.
+ * Each node asks about its ancestors (reg cells, ranges, interrupt-parent)
+ * and its interrupt controller. The scan is one walk of the tree that keeps
+ * the path to the node it is at, so every ancestor is at hand (libfdt's
+ * fdt_parent_offset walks from the root), and it remembers its last answers
+ * about shared ancestors and the controller (a phandle lookup is a walk): on
+ * QEMU virt's 32 virtio-mmio nodes that was 15-30 ms of boot under TCG.
+ * What it remembers is for this scan's blob only.
  */
-static struct fdt_parents parents;
-
-/* What the scan remembers besides parents (a lookup it has made for one node serves the next). */
 static struct {
 	uint32_t phandle; /* the last one looked up, and its node */
 	int phandle_node;
@@ -65,39 +63,20 @@ static struct {
 	uint32_t iparent;
 } memo;
 
-static void parents_build(const void *fdt)
+static void memo_forget(void)
 {
-	int stack[MAX_DEPTH], depth = 0;
 	memo.phandle_node = -FDT_ERR_BADPHANDLE; /* nothing remembered yet */
 	memo.cells_node = memo.ctrl = memo.iparent_node = -1;
-	fdt_parents_add(&parents, fdt, 0, -FDT_ERR_NOTFOUND);
-	for (int node = 0; node >= 0 && parents.count < FDT_PARENTS_MAX;
-	     node = fdtr_next_node(fdt, node, &depth)) {
-		if (depth < 0 || depth >= MAX_DEPTH)
-			break; /* deeper than any lookup follows: libfdt answers those */
-		stack[depth] = node;
-		if (depth)
-			fdt_parents_add(&parents, fdt, node, stack[depth - 1]);
-	}
 }
 
 /* All of virt's devices name the same GIC: remember the last phandle looked up (a full walk). */
 static int phandle_node(const void *fdt, uint32_t phandle)
 {
-	if (parents.fdt != fdt)
-		return fdtr_node_offset_by_phandle(fdt, phandle);
 	if (memo.phandle != phandle || memo.phandle_node == -FDT_ERR_BADPHANDLE) {
 		memo.phandle = phandle;
 		memo.phandle_node = fdtr_node_offset_by_phandle(fdt, phandle);
 	}
 	return memo.phandle_node;
-}
-
-static int parent_of(const void *fdt, int node)
-{
-	int parent;
-	return fdt_parents_find(&parents, fdt, node, &parent) ? parent
-	                                                      : fdt_parent_offset(fdt, node);
 }
 
 /* Reads n big-endian cells (1..4) as one number; false if it does not fit in 64 bits. */
@@ -115,8 +94,8 @@ static bool read_cells(const fdt32_t *cells, int n, uint64_t *out)
 	return true;
 }
 
-/* Finds [addr, addr+size) in one "ranges" property; rewrites addr into the parent's space. */
-static int ranges_lookup(const void *fdt, int bus, uint64_t *addr, uint64_t size)
+/* Finds [addr, addr+size) in bus's "ranges"; rewrites addr into the space of parent. */
+static int ranges_lookup(const void *fdt, int bus, int parent, uint64_t *addr, uint64_t size)
 {
 	int len;
 	const fdt32_t *r = fdtr_getprop(fdt, bus, "ranges", &len);
@@ -124,9 +103,8 @@ static int ranges_lookup(const void *fdt, int bus, uint64_t *addr, uint64_t size
 		return -ENOENT; /* the bus is not memory-mapped into its parent */
 	if (len == 0)
 		return 0; /* identity */
-	int parent = parent_of(fdt, bus);
 	int cac = fdtr_address_cells(fdt, bus), csc = fdtr_size_cells(fdt, bus);
-	int pac = parent >= 0 ? fdtr_address_cells(fdt, parent) : -1;
+	int pac = fdtr_address_cells(fdt, parent);
 	if (cac < 1 || csc < 1 || pac < 1)
 		return -EINVAL;
 	int stride = cac + pac + csc;
@@ -147,31 +125,25 @@ static int ranges_lookup(const void *fdt, int bus, uint64_t *addr, uint64_t size
 	return -ENOENT;
 }
 
-/* Translates a bus address of node's parent bus up to the root (the CPU's address space). */
-static int translate(const void *fdt, int node, uint64_t *addr, uint64_t size)
+/* Translates an address on the node's parent bus up to the root (the CPU's address space). */
+static int translate(const struct node_ctx *c, uint64_t *addr, uint64_t size)
 {
-	int bus = parent_of(fdt, node);
-	for (int depth = 0; depth < MAX_DEPTH; depth++) {
-		if (bus < 0)
-			return -EINVAL;
-		if (parent_of(fdt, bus) < 0)
-			return 0; /* bus is the root: addresses are CPU addresses */
-		int err = ranges_lookup(fdt, bus, addr, size);
+	for (int bus = c->depth - 1; bus > 0; bus--) { /* the root's children: CPU addresses */
+		int err = ranges_lookup(c->fdt, c->path[bus], c->path[bus - 1], addr, size);
 		if (err)
 			return err;
-		bus = parent_of(fdt, bus);
 	}
-	return -ELOOP;
+	return 0;
 }
 
 /* The node's first "reg" entry as a CPU physical window. */
 static int node_window(const struct node_ctx *c, struct mmio_desc *d, const char **why)
 {
-	int parent = parent_of(c->fdt, c->node), len;
+	int parent = c->path[c->depth - 1], len;
 	/* Every virtio-mmio node of QEMU virt has the root as parent: look its cells up once. */
-	if (parent < 0 || parent != memo.cells_node) {
-		memo.ac = parent >= 0 ? fdtr_address_cells(c->fdt, parent) : -1;
-		memo.sc = parent >= 0 ? fdtr_size_cells(c->fdt, parent) : -1;
+	if (parent != memo.cells_node) {
+		memo.ac = fdtr_address_cells(c->fdt, parent);
+		memo.sc = fdtr_size_cells(c->fdt, parent);
 		memo.cells_node = parent;
 	}
 	int ac = memo.ac, sc = memo.sc;
@@ -192,38 +164,34 @@ static int node_window(const struct node_ctx *c, struct mmio_desc *d, const char
 		*why = "reg is empty or wraps around";
 		return -EINVAL;
 	}
-	if (translate(c->fdt, c->node, &d->base, d->size) < 0) {
+	if (translate(c, &d->base, d->size) < 0) {
 		*why = "reg does not translate to a CPU address through the parents' ranges";
 		return -EINVAL;
 	}
 	return 0;
 }
 
-/* The phandle in "interrupt-parent" of node or of its nearest ancestor that has one. */
-static uint32_t inherited_interrupt_parent(const void *fdt, int node)
+/* The phandle in "interrupt-parent" of path[depth] or of its nearest ancestor that has one. */
+static uint32_t inherited_interrupt_parent(const void *fdt, const int *path, int depth)
 {
-	for (int depth = 0; node >= 0 && depth < MAX_DEPTH; depth++) {
+	for (; depth >= 0; depth--) {
 		int len;
-		const fdt32_t *p = fdtr_getprop(fdt, node, "interrupt-parent", &len);
+		const fdt32_t *p = fdtr_getprop(fdt, path[depth], "interrupt-parent", &len);
 		if (p)
 			return len == 4 ? fdt32_ld(p) : 0;
-		node = parent_of(fdt, node);
 	}
 	return 0;
 }
 
-/* As inherited_interrupt_parent, with the parent's answer remembered for its siblings. */
-static uint32_t interrupt_parent(const void *fdt, int node)
+/* The node's interrupt parent (DT spec §2.4.1), the parent's remembered for its siblings. */
+static uint32_t interrupt_parent(const struct node_ctx *c)
 {
-	int len;
-	const fdt32_t *p = fdtr_getprop(fdt, node, "interrupt-parent", &len);
+	int len, parent = c->path[c->depth - 1];
+	const fdt32_t *p = fdtr_getprop(c->fdt, c->node, "interrupt-parent", &len);
 	if (p)
 		return len == 4 ? fdt32_ld(p) : 0;
-	int parent = parent_of(fdt, node);
-	if (parents.fdt != fdt)
-		return inherited_interrupt_parent(fdt, parent);
-	if (parent < 0 || parent != memo.iparent_node) {
-		memo.iparent = inherited_interrupt_parent(fdt, parent);
+	if (parent != memo.iparent_node) {
+		memo.iparent = inherited_interrupt_parent(c->fdt, c->path, c->depth - 1);
 		memo.iparent_node = parent;
 	}
 	return memo.iparent;
@@ -287,11 +255,11 @@ static const fdt32_t *interrupt_spec(const struct node_ctx *c, int *ctrl, const 
 			*why = NULL; /* no interrupt at all: legitimately polled */
 			return NULL;
 		}
-		*ctrl = phandle_node(c->fdt, interrupt_parent(c->fdt, c->node));
+		*ctrl = phandle_node(c->fdt, interrupt_parent(c));
 	}
-	if (*ctrl < 0 || parents.fdt != c->fdt || *ctrl != memo.ctrl) {
+	if (*ctrl < 0 || *ctrl != memo.ctrl) {
 		memo.ctrl_why = ctrl_problem(c->fdt, *ctrl);
-		memo.ctrl = parents.fdt == c->fdt ? *ctrl : -1;
+		memo.ctrl = *ctrl;
 	}
 	if (memo.ctrl_why) {
 		*why = memo.ctrl_why;
@@ -320,9 +288,10 @@ static void node_interrupt(const struct node_ctx *c, struct mmio_desc *d)
 	       c->name, why);
 }
 
-static void scan_node(const void *fdt, int node, struct mmio_list *l)
+static void scan_node(const void *fdt, const int *path, int depth, struct mmio_list *l)
 {
-	struct node_ctx c = {fdt, node, fdtr_get_name(fdt, node, NULL), l};
+	int node = path[depth];
+	struct node_ctx c = {fdt, node, fdtr_get_name(fdt, node, NULL), l, path, depth};
 	if (!c.name)
 		c.name = "?";
 	struct mmio_desc d = {.id = -1, .source = "dtb"};
@@ -334,16 +303,30 @@ static void scan_node(const void *fdt, int node, struct mmio_list *l)
 	node_interrupt(&c, &l->dev[l->count - 1]);
 }
 
-/* Every enabled virtio,mmio node of a blob that has passed fdtr_check_full. */
+/*
+ * Every enabled virtio,mmio node of a blob that has passed fdtr_check_full,
+ * in one walk. The root is not a device; a node nested deeper than
+ * MAX_DEPTH is refused (no VMM writes such a tree).
+ */
 static int scan_checked(const void *fdt, struct mmio_list *l)
 {
-	parents_build(fdt);
+	int path[MAX_DEPTH], depth = -1; /* the root is depth 0 */
 	unsigned before = l->count;
-	int node = fdtr_node_offset_by_compatible(fdt, -1, "virtio,mmio");
-	for (; node >= 0; node = fdtr_node_offset_by_compatible(fdt, node, "virtio,mmio"))
-		if (fdtr_node_enabled(fdt, node))
-			scan_node(fdt, node, l);
-	parents.fdt = NULL; /* the caller may free or rewrite the blob */
+	memo_forget();
+	/* After the root's end the walk returns an offset >= 0 with depth -1. */
+	for (int node = fdtr_next_node(fdt, -1, &depth); node >= 0 && depth >= 0;
+	     node = fdtr_next_node(fdt, node, &depth)) {
+		if (depth < MAX_DEPTH)
+			path[depth] = node;
+		if (depth == 0 || fdtr_node_check_compatible(fdt, node, "virtio,mmio") != 0 ||
+		    !fdtr_node_enabled(fdt, node))
+			continue;
+		if (depth < MAX_DEPTH)
+			scan_node(fdt, path, depth, l);
+		else
+			mmio_list_reject(l, "dtb", fdtr_get_name(fdt, node, NULL),
+			                 "nested too deep");
+	}
 	return (int)(l->count - before);
 }
 

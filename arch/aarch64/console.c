@@ -42,7 +42,7 @@ static uintptr_t uart;
  */
 static int stdout_node(const void *fdt, int *parent)
 {
-	int chosen = fdtr_path_offset(fdt, "/chosen"), len = 0;
+	int chosen = fdtr_subnode_offset_namelen(fdt, 0, "chosen", 6), len = 0;
 	const char *path = chosen >= 0 ? fdtr_getprop(fdt, chosen, "stdout-path", &len) : NULL;
 	if (!path || len <= 0 || strnlen(path, (size_t)len) >= (size_t)len)
 		return -ENOENT;

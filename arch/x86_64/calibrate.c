@@ -115,9 +115,11 @@ static uint32_t pit_fetch(void)
 static const struct ref_clock pit = {pit_latch, pit_fetch, 0xffff, PIT_HZ, "pit"};
 
 /*
- * Channel 0, not the usual calibration channel 2: channel 2's gate is port
- * 0x61, which QEMU's microvm does not decode (no PC speaker), and a gate that
- * stays low stops the count. IRQ 0 is masked or interrupts are off meanwhile.
+ * Channel 0, not channel 2 (the one calibration code often takes, as it drives
+ * no interrupt): channel 2's gate is bit 0 of port 0x61, which QEMU's microvm
+ * does not decode (it reads 0xff there), and in mode 2 a low gate stops the
+ * count (8254 data sheet). QEMU counts anyway; another VMM need not. IRQ 0 is
+ * masked or interrupts are off meanwhile.
  */
 static void pit_start(void)
 {
@@ -250,8 +252,9 @@ static uint32_t tsc_us(uint64_t tsc, uint64_t hz)
  * A window's start: a narrow edge e0 after a warm-up (an emulator translates
  * the loop on its first pass), and the TSC's rate over the CHECK_US after it,
  * which the whole window's must match (no wrap). That short window is timed
- * here because reads are quick now; later in boot a read can take 100 us
- * (QEMU serves port I/O under its global lock, and others want it then).
+ * here because reads are quick now (0.1 us under TCG), while the first reads
+ * at the window's end were seen to take 30-150 us each, which would stretch
+ * a short window to a millisecond before its edges were narrow enough.
  */
 static bool window_open(const struct ref_clock *c, struct window *w)
 {

@@ -5,9 +5,6 @@
 #ifndef VIRTIO_NET_DEV_H
 #define VIRTIO_NET_DEV_H
 
-#define RX_QUEUE_WANT   256 /* descriptors asked for; QEMU offers 256 */
-#define TX_QUEUE_WANT   256
-#define CTL_QUEUE_WANT  8
 /*
  * Receive buffers: as many as the ring holds (2 KiB each). A large TCP
  * segment (GUEST_TSO4/6) takes up to 34 of them, so 256 hold about seven
@@ -15,6 +12,9 @@
  * in flight. Buffers the client keeps are not posted meanwhile; the netif
  * copies instead of keeping while fewer than a quarter are (net/netif.c).
  */
+#define RX_QUEUE_WANT   256 /* descriptors asked for; QEMU offers 256 */
+#define TX_QUEUE_WANT   256
+#define CTL_QUEUE_WANT  8
 #define RX_BUFS_MAX     256
 #define RX_REFILL_BATCH 16 /* free buffers that make a refill worth a kick */
 #define BUFS_PER_PAGE   (PAGE_SIZE / VNET_RX_BUF_BYTES)

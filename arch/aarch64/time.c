@@ -11,6 +11,7 @@
 #include <libfdt.h>
 
 #include "aarch64.h"
+#include "fdt_read.h"
 #include "gic_reg.h"
 #include "rt.h"
 
@@ -77,7 +78,7 @@ static uint64_t counter_hz(int node)
 {
 	int len;
 	const fdt32_t *p =
-	    node >= 0 ? fdt_getprop(platform_fdt, node, "clock-frequency", &len) : NULL;
+	    node >= 0 ? fdtr_getprop(platform_fdt, node, "clock-frequency", &len) : NULL;
 	if (p && len == 4) {
 		if (counter_hz_ok(fdt32_ld(p)))
 			return fdt32_ld(p);

@@ -6,7 +6,9 @@
  * (the driver's client area) hold a struct pbuf_custom whose free function
  * gives the buffer back, so lwIP can keep it as long as it needs to without
  * a copy. Small frames, and any frame when the driver runs short of posted
- * buffers, are copied instead (netif.c decides).
+ * buffers, are copied instead (netif.c decides). A large TCP segment
+ * (virtio-net GUEST_TSO4/6: up to a 65535-byte datagram over several
+ * buffers) is a chain of such pbufs, one per buffer, given to IP directly.
  *
  * Checksums (lwIP's per-netif control, LWIP_CHECKSUM_CTRL_PER_NETIF). The
  * transport checksum of a received frame is skipped only when the device

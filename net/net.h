@@ -20,7 +20,8 @@ struct vnet;
 /*
  * frame.c: frames between a driver's buffers and lwIP, portable (the fuzzer
  * runs it on the host). Receive: wrap a driver buffer as a custom pbuf (no
- * copy) or copy a frame into a pbuf, and hand it to lwIP, skipping the
+ * copy), or a large TCP segment's buffers as a chain of them, or copy a
+ * frame into a pbuf, and hand it to lwIP, skipping the
  * TCP/UDP checksum check only for frames whose checksum is known good and
  * whose transport header follows the IP header directly. Transmit: prepare
  * the device's TCP checksum completion, and describe a pbuf chain as DMA

@@ -10,6 +10,10 @@
  * bytes or less are copied (acknowledgements and ARP would otherwise hold
  * 2 KiB each), and so is everything while fewer than a quarter of the
  * driver's buffers are posted, so the device never waits on a slow reader.
+ * With GUEST_TSO4/6 the device hands up large TCP segments (up to 64 KiB,
+ * over as many buffers): lwIP takes each as one segment, a chain of the
+ * buffers (frame.c), so a bulk receiver pays per-frame costs once per
+ * 64 KiB rather than once per 1460 bytes.
  *
  * Transmit: lwIP calls linkoutput with its core lock held, which serialises
  * the transmit ring; the pbuf chain goes to the device as it is (a

@@ -13,7 +13,8 @@
  * lwiperf is raw API: its calls run with lwIP's core lock held (noos runs
  * lwIP with NO_SYS=0 and LWIP_TCPIP_CORE_LOCKING), and its reports come
  * from lwIP's thread. Prints "bench-iperf: ready" once the server listens,
- * one line per finished session, and runs until QEMU is stopped.
+ * one line per finished session followed by the netif's counters, and runs
+ * until QEMU is stopped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "lwip/ip_addr.h"
 #include "lwip/tcpip.h"
 #include "noos.h"
+#include "../../net/net.h"
 
 #define SEC 1000000000ull
 
@@ -56,6 +58,7 @@ static void report(void *arg, enum lwiperf_report_type type, const ip_addr_t *lo
 	printf("bench-iperf: %s, %s:%u, %lu bytes in %lu ms, %lu kbit/s\n", report_name(type),
 	       ipaddr_ntoa(remote_addr), remote_port, (unsigned long)bytes, (unsigned long)ms,
 	       (unsigned long)kbits);
+	net_netif_report(); /* where the session's frames went: merged, copied, dropped */
 }
 
 /* "ADDR:PORT" -> addr, *port; 0 or -1. */

@@ -321,7 +321,12 @@ static void test_detections(void)
 	uint8_t *r = heap_alloc(h, 100);
 	heap_free(h, r);
 	r[50] = 0;
-	EXPECT_PANIC(heap_alloc(h, 100), "use after free");
+	EXPECT_PANIC(heap_alloc(h, 100), "written at +50 after it was freed");
+	/* The check covers the whole object (100 bytes round up to 112), to its last byte. */
+	r = heap_alloc(h, 100);
+	heap_free(h, r);
+	r[111] = 0;
+	EXPECT_PANIC(heap_alloc(h, 100), "written at +111 after it was freed");
 	/* The heap still works after all of that. */
 	void *s = heap_alloc(h, 200);
 	CHECK(s != NULL);

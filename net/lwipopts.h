@@ -26,6 +26,17 @@
  * (LWIP_TCP_SACK_OUT) but does not act on the SACKs it receives; sending
  * them helps the peer recover from loss, so it is on.
  *
+ * Sending: frames go to the device as pbuf chains (the netif gathers the
+ * pieces, net/tso.c runs segments together), not single pbufs, which would
+ * make tcp_write copy even what its caller asked it not to (a 1460-byte
+ * copy and a 1.8 KiB allocation per segment: most of a bulk sender's time).
+ * A writer that does not copy (TCP_WRITE_FLAG_COPY clear: the raw API,
+ * lwiperf) takes a PBUF_ROM per segment it queues, so that pool holds one
+ * connection's whole send queue (TCP_SND_QUEUELEN): the send buffer, not
+ * the pool, bounds what is in flight. With 64 of them a bulk sender stalled
+ * at 64 segments in flight between the peer's delayed ACKs (1.3 MB/s
+ * instead of 170 through a tap).
+ *
  * Checksums: per netif (LWIP_CHECKSUM_CTRL_PER_NETIF). net/netif.c turns
  * generation of TCP/UDP checksums off when the device completes them
  * (VIRTIO_NET_F_CSUM), and skips checking them for frames the device or
@@ -96,7 +107,7 @@ void sys_mark_tcpip_thread(void);
 #define LWIP_SUPPORT_CUSTOM_PBUF           1
 #define PBUF_POOL_SIZE                     64
 #define PBUF_POOL_BUFSIZE                  1536 /* a whole Ethernet frame: one pbuf per copied frame */
-#define MEMP_NUM_PBUF                      64 /* PBUF_REF/ROM: references to data elsewhere */
+#define MEMP_NUM_PBUF                      TCP_SND_QUEUELEN /* PBUF_REF/ROM: see Sending above */
 #define MEMP_NUM_RAW_PCB                   8
 #define MEMP_NUM_UDP_PCB                   16
 #define MEMP_NUM_TCP_PCB                   256 /* httpd under wrk: hundreds of connections, TIME_WAITs */
@@ -140,7 +151,7 @@ void sys_mark_tcpip_thread(void);
 #define LWIP_NETIF_STATUS_CALLBACK     1
 #define LWIP_NETIF_LINK_CALLBACK       1
 #define LWIP_NETIF_EXT_STATUS_CALLBACK 1
-#define LWIP_NETIF_TX_SINGLE_PBUF      1 /* data copied into one pbuf: one DMA piece */
+#define LWIP_NETIF_TX_SINGLE_PBUF      0 /* chains: see Sending above */
 #define LWIP_NETIF_LOOPBACK            1
 #define LWIP_HAVE_LOOPIF               1
 #define LWIP_LOOPBACK_MAX_PBUFS        64

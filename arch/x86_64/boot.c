@@ -54,6 +54,7 @@ void arch_boot(uint32_t protocol, uint32_t info)
 	platform_save_bda();         /* the BIOS data area's EBDA pointer, for the ACPI/MP scans */
 	x86_smp_reserve(&boot_info); /* the AP start-up page below 1 MiB (smp.c) */
 	arch_trap_init();
-	calibrate_begin(); /* the TSC's calibration window spans the rest of boot */
+	platform_init(&boot_info); /* ACPI: the PM timer's port, before calibrate_begin needs it */
+	calibrate_begin();         /* the TSC's calibration window spans the rest of boot */
 	rt_boot(&boot_info);
 }

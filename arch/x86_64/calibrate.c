@@ -4,10 +4,10 @@
  * frequency without waiting for it. The window opens early in boot and
  * closes where the rate is first needed, so boot's own work fills it:
  *
- *   arch_boot       calibrate_begin       PIT channel 0 starts; a start edge is timed
- *   apic_init_bsp   calibrate_begin_apic  the LAPIC timer starts counting (and, when
- *                                         there is no PIT, the ACPI PM timer's window
- *                                         opens: its port is known from then on)
+ *   arch_boot       calibrate_begin       PIT channel 0 starts and a start edge is
+ *                                         timed (without a PIT, on the ACPI PM timer,
+ *                                         whose port platform_init has just read)
+ *   apic_init_bsp   calibrate_begin_apic  the LAPIC timer starts counting
  *   arch_time_init  tsc_rate_calibrate    an end edge is timed; the rates follow
  *
  * Only a window too short for the precision wanted polls on; the boot log says
@@ -420,10 +420,13 @@ void calibrate_begin(void)
 	if (cal.cpuid_err == 0)
 		return;
 	pit_start();
-	if (window_open(&pit, &cal.win))
+	if (window_open(&pit, &cal.win)) {
 		cal.ref = &pit;
-	else
-		pit_quiet();
+		return;
+	}
+	pit_quiet();
+	if (pm_clock() && window_open(&pm, &cal.win))
+		cal.ref = &pm;
 }
 
 void calibrate_begin_apic(void)
@@ -432,8 +435,6 @@ void calibrate_begin_apic(void)
 	cpuid(1, 0, r);
 	if (!(r[2] & CPUID1_ECX_TSC_DEADLINE) && !(cal.cpuid_err == 0 && cal.stated.apic_hz))
 		apic_begin();
-	if (cal.cpuid_err != 0 && !cal.ref && pm_clock() && window_open(&pm, &cal.win))
-		cal.ref = &pm;
 }
 
 static int measure_tsc(struct tsc_rate *r)

@@ -76,7 +76,8 @@ const char *arch_irq_describe(void)
 
 int arch_irq_init(const struct boot_info *bi)
 {
-	const struct acpi_info *acpi = platform_init(bi);
+	(void)bi; /* ACPI was read in arch_boot (platform_init) */
+	const struct acpi_info *acpi = platform();
 	if (acpi->pcat_compat || !acpi->have_madt)
 		pic_disable();
 	int err = apic_init_bsp();

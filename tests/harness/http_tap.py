@@ -17,7 +17,6 @@ the namespace's addresses are contacted.
                 [--transport pci|mmio] [--smp N] [--timeout S]
 """
 
-import argparse
 import os
 import re
 import shutil
@@ -34,13 +33,7 @@ HTTP_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_chec
 
 
 def parse(argv):
-    p = argparse.ArgumentParser(prog="http_tap.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--arch", required=True, choices=sorted(qemu.ARCHES))
-    p.add_argument("--machine")
-    p.add_argument("--transport", choices=("pci", "mmio"))
-    p.add_argument("--kernel", required=True)
-    p.add_argument("--elf")
-    p.add_argument("--smp", type=int, default=2)
+    p = net_test.guest_parser("http_tap.py", __doc__, smp=2)
     p.add_argument("--timeout", type=float, default=240)
     return p.parse_args(argv)
 

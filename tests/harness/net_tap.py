@@ -27,7 +27,6 @@ Needs root (network namespaces, tap devices): otherwise it reports SKIP
                [--transport pci|mmio] [--smp N] [--echo MIB] [--lossy [--lossy-mib MIB]]
 """
 
-import argparse
 import ctypes
 import os
 import re
@@ -62,13 +61,7 @@ def eui64(prefix):
 
 
 def parse(argv):
-    p = argparse.ArgumentParser(prog="net_tap.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--arch", required=True, choices=sorted(qemu.ARCHES))
-    p.add_argument("--machine")
-    p.add_argument("--transport", choices=("pci", "mmio"))
-    p.add_argument("--kernel", required=True)
-    p.add_argument("--elf")
-    p.add_argument("--smp", type=int, default=1)
+    p = net_test.guest_parser("net_tap.py", __doc__)
     p.add_argument("--qemu-arg", action="append", default=[], metavar="ARG")
     p.add_argument("--echo", type=float, default=4, metavar="MIB")
     p.add_argument("--bench", type=float, default=0, metavar="MIB")

@@ -59,14 +59,20 @@ class TestFailure(Exception):
     pass
 
 
-def parse(argv):
-    p = argparse.ArgumentParser(prog="net_test.py", description=__doc__.split("\n\n")[0])
+def guest_parser(prog, doc, smp=1):
+    """The options every network test takes: which guest, on what, how."""
+    p = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
     p.add_argument("--arch", required=True, choices=sorted(qemu.ARCHES))
     p.add_argument("--machine")
     p.add_argument("--transport", choices=("pci", "mmio"))
     p.add_argument("--kernel", required=True)
     p.add_argument("--elf")
-    p.add_argument("--smp", type=int, default=1)
+    p.add_argument("--smp", type=int, default=smp)
+    return p
+
+
+def parse(argv):
+    p = guest_parser("net_test.py", __doc__)
     p.add_argument("--mem", default="128M")
     p.add_argument("--append", default="")
     p.add_argument("--qemu-arg", action="append", default=[], metavar="ARG")

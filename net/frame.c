@@ -251,13 +251,20 @@ static bool dma_ok(const void *p, size_t len)
 #endif
 }
 
+/*
+ * The device reads a frame after linkoutput returns, so a piece whose data
+ * may change once it does (PBUF_REF: lwip_sendto's reference to the
+ * caller's buffer, an IP fragment's view of its datagram) is refused too
+ * and the caller copies the frame, as lwIP's own queues do
+ * (PBUF_NEEDS_COPY). PBUF_ROM data stays put until TCP has it acknowledged.
+ */
 int net_tx_pieces(const struct pbuf *p, struct virtq_sg *sg, unsigned max)
 {
 	unsigned n = 0;
 	for (const struct pbuf *q = p; q; q = q->next) {
 		if (q->len == 0)
 			continue;
-		if (n == max || !dma_ok(q->payload, q->len))
+		if (n == max || !dma_ok(q->payload, q->len) || PBUF_NEEDS_COPY(q))
 			return -1;
 		sg[n++] = (struct virtq_sg){q->payload, q->len};
 	}

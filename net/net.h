@@ -70,7 +70,10 @@ void net_rx_input_segment(struct netif *nif, struct pbuf *p, const uint8_t *fram
  */
 bool net_tx_csum_partial(struct pbuf *p, uint16_t *start, uint16_t *offset);
 bool net_frame_is_tcp(const uint8_t *frame, uint32_t len);
-/* p's pieces as DMA-able sg entries; -1 when there are more than max or one cannot be. */
+/*
+ * p's pieces as DMA-able sg entries; -1 when there are more than max or one
+ * cannot be handed over as it is (not DMA-able in one piece, or volatile).
+ */
 int net_tx_pieces(const struct pbuf *p, struct virtq_sg *sg, unsigned max);
 
 /* A netif's checksum flags (NETIF_SET_CHECKSUM_CTRL): with the device completing TCP's, or not. */

@@ -12,7 +12,10 @@ network with its TCP and UDP port 7 forwarded from 127.0.0.1, and talk to it:
             byte on either side: the numbers for the performance table
   flood     N datagrams sent as fast as the host can at the UDP echo, far
             more than a TCG guest takes in: the surplus is dropped (and
-            counted), and the guest still echoes afterwards
+            counted), every echo that comes back is the datagram it answers
+            (the guest's echo buffer is reused at once: a frame the device
+            read after lwip_sendto returned would carry the next one's
+            bytes), and the guest still echoes afterwards
   dns       names resolved by the guest (A and AAAA) against a DNS server this
             script runs on 127.0.0.1, which the guest reaches as 10.0.2.2
             (--dns: the guest is then configured statically, ip= gw= dns=,
@@ -263,18 +266,52 @@ def test_bench(port, mib):
     report("bench tcp guest->host", n, time.monotonic() - start)
 
 
+FLOOD_BYTES = bytes(range(256)) * 7
+
+
+def flood_datagram(i):
+    """Datagram i of a flood: its number, then a size and bytes that follow from it."""
+    size, start = 64 + (i * 37) % 1336, i % 256
+    return struct.pack("!I", i) + FLOOD_BYTES[start:start + size]
+
+
+def flood_echoes(s, counts, stop):
+    """Check every echo of the flood that comes back on s until stop is set."""
+    s.settimeout(0.2)
+    while not stop.is_set() or counts["quiet"] < 3:
+        try:
+            got = s.recv(2048)
+        except socket.timeout:
+            counts["quiet"] += stop.is_set()
+            continue
+        counts["quiet"] = 0
+        good = len(got) >= 4 and got == flood_datagram(struct.unpack("!I", got[:4])[0])
+        counts["good" if good else "bad"] += 1
+
+
 def test_flood(udp_port, tcp_port, count):
     s = socket.socket(socket.AF_INET6 if ":" in HOST else socket.AF_INET, socket.SOCK_DGRAM)
-    payload = bytes(1400)
+    s.connect((HOST, udp_port))
+    counts, stop = {"good": 0, "bad": 0, "quiet": 0}, threading.Event()
+    reader = threading.Thread(target=flood_echoes, args=(s, counts, stop), daemon=True)
+    reader.start()
+    payloads = [flood_datagram(i) for i in range(count)]
     start = time.monotonic()
-    for _ in range(count):
+    for payload in payloads:
         try:
-            s.sendto(payload, (HOST, udp_port))
+            s.send(payload)
         except OSError:  # the host's own buffers full: that is a flood too
             pass
-    s.close()
     print(f"udp flood: {count} datagrams in {time.monotonic() - start:.2f} s", flush=True)
+    stop.set()
+    reader.join()
+    s.close()
+    print(f"udp flood: {counts['good']} echoes intact, {counts['bad']} not", flush=True)
     errors = []
+    if counts["bad"]:
+        errors.append(f"udp flood: {counts['bad']} echoes differ from the datagram they answer")
+    if not counts["good"]:
+        errors.append("udp flood: no echo came back")
     echo_once(tcp_port, MIB // 2, errors, "tcp echo after the flood")
     if errors:
         raise TestFailure("; ".join(errors))

@@ -8,27 +8,38 @@
  * the wait is programmed again, so the hook never runs before the deadline.
  * There is no periodic tick: a CPU with no deadline takes no timer
  * interrupts.
+ *
+ * The hardware is written only to bring its deadline nearer. A later
+ * deadline (the scheduler sets a new slice end at every switch) or a
+ * cancel leaves it armed: it fires early, and its interrupt programs the
+ * rest or finds nothing due. Writing the timer (an MSR or MMIO write; under
+ * TCG, one that takes QEMU's global lock) at every context switch cost more
+ * than the one early interrupt per deadline this costs at most.
  */
 #include "rt.h"
 
 static cpu_timer_fn hook;
 static uint64_t deadline[ARCH_MAX_CPUS]; /* 0 = none; each written only by its own CPU */
+static uint64_t armed[ARCH_MAX_CPUS];    /* what the hardware fires at; 0 = it will not */
 
 void cpu_timer_oneshot(uint64_t deadline_ns)
 {
 	unsigned long flags = arch_irq_save();
 	if (deadline_ns == 0)
 		deadline_ns = 1; /* 0 means "none" */
-	deadline[arch_cpu_id()] = deadline_ns;
-	arch_timer_program(deadline_ns);
+	unsigned cpu = arch_cpu_id();
+	deadline[cpu] = deadline_ns;
+	if (!armed[cpu] || deadline_ns < armed[cpu]) {
+		arch_timer_program(deadline_ns);
+		armed[cpu] = deadline_ns;
+	}
 	arch_irq_restore(flags);
 }
 
 void cpu_timer_cancel(void)
 {
 	unsigned long flags = arch_irq_save();
-	deadline[arch_cpu_id()] = 0;
-	arch_timer_stop();
+	deadline[arch_cpu_id()] = 0; /* the hardware may still fire: nothing will be due */
 	arch_irq_restore(flags);
 }
 
@@ -40,11 +51,14 @@ void cpu_timer_set_handler(cpu_timer_fn fn)
 /* The timer interrupt fired: due (clear the deadline) or early (re-arm for the rest). */
 bool cpu_timer_expired(void)
 {
-	uint64_t *d = &deadline[arch_cpu_id()];
+	unsigned cpu = arch_cpu_id();
+	uint64_t *d = &deadline[cpu];
+	armed[cpu] = 0; /* it fired (and on aarch64 the interrupt stopped it) */
 	if (*d == 0)
-		return false; /* cancelled after it fired */
+		return false; /* cancelled */
 	if (arch_time_ns() < *d) {
-		arch_timer_program(*d);
+		arch_timer_program(*d); /* early: rounding, or a deadline moved later */
+		armed[cpu] = *d;
 		return false;
 	}
 	*d = 0;

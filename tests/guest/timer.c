@@ -94,6 +94,22 @@ static void check_cancel_and_replace(void)
 	spin_ns(30 * MS);
 	if (fire_count[0] != before + 1)
 		FAIL("a replaced deadline fired as well (%d fires)\n", fire_count[0] - before);
+
+	/* A later deadline replaces a nearer one: the hardware, left armed, fires early; once. */
+	s = arch_irq_save();
+	cpu_timer_oneshot(arch_time_ns() + 2 * MS);
+	arch_irq_restore(s);
+	oneshot_on_boot_cpu(12 * MS);
+	/* A cancel after a replacement: nothing fires, though the hardware stays armed. */
+	s = arch_irq_save();
+	cpu_timer_oneshot(arch_time_ns() + 2 * MS);
+	cpu_timer_oneshot(arch_time_ns() + 4 * MS);
+	cpu_timer_cancel();
+	arch_irq_restore(s);
+	spin_ns(20 * MS);
+	if (fire_count[0] != before + 2)
+		FAIL("replaced and cancelled deadlines: %d fires, want 2\n",
+		     fire_count[0] - before);
 }
 
 /* On each CPU, from its IPI handler: note the time, arm that CPU's timer 2 ms ahead. */

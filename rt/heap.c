@@ -5,7 +5,13 @@
  * classes, four per doubling above 128 bytes, so rounding wastes at most 25%.
  * Each class carves slabs (blocks of 1..8 pages from the page allocator)
  * into equal objects; objects start at the slab's first byte, and the slab's
- * header (struct slab) sits at its end. A bitmap in the header says which
+ * header (struct slab) sits at its end. A class allocates from its partly
+ * used slabs first, then from its empty ones, and keeps empty slabs up to a
+ * quarter of those in use (at least one): a population that swings (a TCP
+ * sender's segments, allocated as it writes and freed as the peer
+ * acknowledges) reuses its slabs instead of taking and giving back pages,
+ * and a shrinking one gives them back. Whoever runs short of pages takes
+ * the rest back (heap_trim; page_alloc does). A bitmap in the header says which
  * objects are allocated: it finds a free one in a few word operations and
  * makes double frees detectable without trusting anything stored in freed
  * memory. Larger requests take a power-of-two block of pages of their own.
@@ -41,17 +47,21 @@ static const uint16_t class_sizes[] = {
 #define NCLASSES (sizeof(class_sizes) / sizeof(class_sizes[0]))
 
 /* At the end of every slab. Guarded by heap.lock. */
+enum slab_list { ON_NONE, ON_PARTIAL, ON_EMPTY }; /* full slabs are on no list */
+
 struct slab {
-	struct slab *next, *prev; /* on its class's list of slabs with free objects */
+	struct slab *next, *prev; /* on its class's list: partial or empty */
 	uint16_t inuse, capacity, cls, on_list;
 	uint64_t used[SLAB_MAX_OBJECTS / 64]; /* bit i: object i is allocated */
 };
 
 struct heap_class {
 	uint32_t size;
-	uint16_t capacity; /* objects per slab */
-	uint8_t order;     /* slab size: PAGE_SIZE << order */
-	struct slab *partial;
+	uint16_t capacity;    /* objects per slab */
+	uint8_t order;        /* slab size: PAGE_SIZE << order */
+	struct slab *partial; /* slabs with some objects in use and some free */
+	struct slab *empty;   /* slabs with none in use */
+	uint32_t slabs, empties;
 };
 
 struct heap {
@@ -130,14 +140,21 @@ static uintptr_t slab_base(const struct heap *h, const struct slab *s)
 	return (uintptr_t)(s + 1) - (PAGE_SIZE << h->cls[s->cls].order);
 }
 
-static void list_add(struct heap_class *c, struct slab *s)
+static struct slab **list_head(struct heap_class *c, unsigned which)
 {
+	return which == ON_EMPTY ? &c->empty : &c->partial;
+}
+
+static void list_add(struct heap_class *c, struct slab *s, unsigned which)
+{
+	struct slab **head = list_head(c, which);
 	s->prev = NULL;
-	s->next = c->partial;
-	if (c->partial)
-		c->partial->prev = s;
-	c->partial = s;
-	s->on_list = 1;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+	s->on_list = (uint16_t)which;
+	c->empties += which == ON_EMPTY;
 }
 
 static void list_del(struct heap_class *c, struct slab *s)
@@ -145,10 +162,11 @@ static void list_del(struct heap_class *c, struct slab *s)
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		c->partial = s->next;
+		*list_head(c, s->on_list) = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	s->on_list = 0;
+	c->empties -= s->on_list == ON_EMPTY;
+	s->on_list = ON_NONE;
 }
 
 static void set_owner(struct heap *h, uintptr_t base, unsigned order, unsigned owner)
@@ -171,7 +189,8 @@ static struct slab *slab_new(struct heap *h, unsigned cls)
 	s->cls = cls;
 	if (h->debug)
 		memset((void *)base, HEAP_POISON, (size_t)c->capacity * c->size);
-	list_add(c, s);
+	list_add(c, s, ON_EMPTY);
+	c->slabs++;
 	h->slab_pages += 1ul << c->order;
 	return s;
 }
@@ -181,6 +200,7 @@ static void slab_release(struct heap *h, struct slab *s)
 	struct heap_class *c = &h->cls[s->cls];
 	uintptr_t base = slab_base(h, s);
 	list_del(c, s);
+	c->slabs--;
 	set_owner(h, base, c->order, 0);
 	h->slab_pages -= 1ul << c->order;
 	buddy_free(h->pages, (void *)base);
@@ -189,14 +209,9 @@ static void slab_release(struct heap *h, struct slab *s)
 /* Give empty slabs back to the page allocator. Called with h->lock held. */
 static void trim_locked(struct heap *h)
 {
-	for (unsigned c = 0; c < NCLASSES; c++) {
-		struct slab *s = h->cls[c].partial, *next;
-		for (; s; s = next) {
-			next = s->next;
-			if (s->inuse == 0)
-				slab_release(h, s);
-		}
-	}
+	for (unsigned c = 0; c < NCLASSES; c++)
+		while (h->cls[c].empty)
+			slab_release(h, h->cls[c].empty);
 }
 
 void heap_trim(struct heap *h)
@@ -239,15 +254,28 @@ static void poison_check(const void *obj, size_t size)
 
 /* ---- allocation ---- */
 
+/* A slab of class cls with a free object, on its partial list; NULL when out of pages. */
+static struct slab *slab_with_room(struct heap *h, unsigned cls)
+{
+	struct heap_class *c = &h->cls[cls];
+	if (c->partial)
+		return c->partial;
+	if (!c->empty && !slab_new(h, cls)) {
+		trim_locked(h);
+		if (!slab_new(h, cls))
+			return NULL;
+	}
+	struct slab *s = c->empty;
+	list_del(c, s);
+	list_add(c, s, ON_PARTIAL);
+	return s;
+}
+
 static void *small_alloc(struct heap *h, unsigned cls)
 {
 	struct heap_class *c = &h->cls[cls];
 	spin_lock(&h->lock);
-	struct slab *s = c->partial;
-	if (!s && !(s = slab_new(h, cls))) {
-		trim_locked(h);
-		s = slab_new(h, cls);
-	}
+	struct slab *s = slab_with_room(h, cls);
 	if (!s) {
 		spin_unlock(&h->lock);
 		return NULL;
@@ -352,10 +380,14 @@ static void small_free(struct heap *h, void *p, unsigned cls)
 	h->bytes -= c->size;
 	if (h->debug)
 		memset(p, HEAP_POISON, c->size);
-	if (!s->on_list)
-		list_add(c, s); /* it was full */
-	if (s->inuse == 0 && (c->partial != s || s->next))
-		slab_release(h, s); /* keep at most one empty slab per class */
+	if (s->on_list == ON_NONE)
+		list_add(c, s, ON_PARTIAL); /* it was full */
+	if (s->inuse > 0)
+		return;
+	list_del(c, s);
+	list_add(c, s, ON_EMPTY);
+	while (c->empties > 1 + (c->slabs - c->empties) / 4)
+		slab_release(h, c->empty);
 }
 
 static void large_free(struct heap *h, void *p)

@@ -138,7 +138,14 @@ void mem_init(const struct boot_info *bi)
 /* A block of PAGE_SIZE << order bytes aligned to its size, or NULL. */
 void *page_alloc(unsigned order)
 {
-	return mem_pages ? buddy_alloc(mem_pages, order) : NULL;
+	if (!mem_pages)
+		return NULL;
+	void *p = buddy_alloc(mem_pages, order);
+	if (!p) {
+		heap_trim(mem_heap); /* the empty slabs the heap keeps for reuse */
+		p = buddy_alloc(mem_pages, order);
+	}
+	return p;
 }
 
 void page_free(void *p)

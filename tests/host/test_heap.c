@@ -96,6 +96,33 @@ static void test_slab_release(void)
 	check_all_returned();
 }
 
+/*
+ * A population that swings reuses its slabs: emptied slabs are kept, up to a
+ * quarter of those in use, and handed out again before new pages are taken.
+ */
+static void test_slab_reuse(void)
+{
+	static void *ptrs[400];
+	setup_bytes(ARENA_BYTES, false);
+	for (int i = 0; i < 400; i++)
+		ptrs[i] = heap_alloc(h, 1700); /* 1792-byte class: two per one-page slab */
+	uint64_t peak = stats().heap_pages;
+	CHECK(peak == 200);
+	for (int i = 0; i < 80; i++)
+		heap_free(h, ptrs[i]); /* 40 slabs emptied: within 1 + 160 / 4 */
+	CHECK(stats().heap_pages == peak);
+	for (int i = 0; i < 80; i++)
+		ptrs[i] = heap_alloc(h, 1700);
+	CHECK(stats().heap_pages == peak); /* the emptied slabs, not new pages */
+	for (int i = 0; i < 300; i++)
+		heap_free(h, ptrs[i]); /* 150 emptied, 50 in use: at most 1 + 50 / 4 kept */
+	CHECK(stats().heap_pages <= 50 + 1 + 50 / 4);
+	for (int i = 300; i < 400; i++)
+		heap_free(h, ptrs[i]);
+	CHECK(stats().heap_pages == 1);
+	check_all_returned();
+}
+
 static void fill(uint8_t *p, size_t n, uint8_t seed)
 {
 	for (size_t i = 0; i < n; i++)
@@ -345,6 +372,7 @@ int main(void)
 	arena = aligned_alloc(2ul << 20, ARENA_BYTES);
 	test_classes();
 	test_slab_release();
+	test_slab_reuse();
 	test_realloc_calloc();
 	test_aligned();
 	test_random_model(false, ARENA_BYTES);

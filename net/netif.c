@@ -15,17 +15,7 @@
  * buffers (frame.c), so a bulk receiver pays per-frame costs once per
  * 64 KiB rather than once per 1460 bytes.
  *
- * Transmit: lwIP calls linkoutput with its core lock held, which serialises
- * the transmit ring; the pbuf chain goes to the device as it is (a
- * reference is held until the device is done: lwIP does not retransmit a
- * segment the driver still references), unless it has too many pieces or
- * memory the device cannot reach in one piece, when it is copied first.
- * With VIRTIO_NET_F_CSUM the device completes TCP checksums. With
- * HOST_TSO4/6 as well, consecutive segments of one TCP stream are held
- * while the core lock is (net/tso.c decides which) and go out as one frame
- * the device segments, when the lock is let go (net_netif_flush, from
- * sys_arch.c) or a frame that does not continue the run comes: the device
- * then pays its per-frame costs once per run rather than once per segment.
+ * Transmit is netif_tx.c's.
  *
  * Link: the driver's configuration interrupt wakes the thread, which reads
  * the link status. While the carrier is down, lwIP keeps routing through
@@ -57,7 +47,7 @@
 
 #include "noos.h"
 #include "net.h"
-#include "tso.h"
+#include "netif_priv.h"
 #include "../virtio/net_reg.h"
 #include "../virtio/virtio.h"
 
@@ -67,30 +57,6 @@
 #define HOUSEKEEP_NS  1000000000ull /* with interrupts: status and reset checks each second */
 #define SERVICE_STACK 32768
 #define SERVICE_PRIO  20 /* as tcpip_thread: above NOOS_PRIO_DEFAULT */
-#define TSO_SEGS      44 /* segments per run: 64 KiB of 1460-byte ones */
-
-/* A run of segments held for one frame, then the device's until it is done (a token). */
-struct tso_bundle {
-	struct net_tso_run run;
-	struct pbuf *p[TSO_SEGS];
-	struct tso_bundle *next; /* the free list */
-};
-
-struct nif {
-	struct netif netif; /* first: lwIP hands it back as the netif */
-	struct vnet *vn;
-	noos_sem_t wake;                /* posted by interrupts, buffer returns and link changes */
-	bool offload;                   /* the device completes TCP checksums */
-	bool tso4, tso6;                /* and segments TCP over IPv4, IPv6 */
-	struct tso_bundle *run, *spare; /* the run being held (core lock); free bundles */
-	bool carrier;  /* the device's link status (core lock); lwIP's follows it at link up */
-	bool renewing; /* DHCP asked for the lease again after a flap, not answered yet */
-	uint64_t last_housekeep;
-	/* counters, written under the core lock */
-	uint64_t rx_zero_copy, rx_copied, rx_nomem;
-	uint64_t tx_zero_copy, tx_copied, tx_dropped, tx_no_carrier;
-	uint64_t tso_frames, tso_segments, tso_unmerged;
-};
 
 static struct nif *nifs[NET_MAX_NETIFS];
 static unsigned nif_count;
@@ -166,221 +132,12 @@ static bool nif_receive(void *ctx, const struct vnet_rx *rx)
 	return !copy;
 }
 
-/* A bundle as a token: its address with the low bit set (a pbuf's is even). */
-static struct tso_bundle *token_bundle(void *token)
-{
-	uintptr_t t = (uintptr_t)token;
-	return t & 1 ? (struct tso_bundle *)(t - 1) : NULL;
-}
-
-static void bundle_put(struct nif *nf, struct tso_bundle *b)
-{
-	for (unsigned i = 0; i < b->run.count; i++)
-		pbuf_free(b->p[i]);
-	b->next = nf->spare;
-	nf->spare = b;
-}
-
-/* Core lock held (linkoutput, or the service thread's reaping). */
-static void nif_sent(void *ctx, void *token)
-{
-	struct tso_bundle *b = token_bundle(token);
-	if (b)
-		bundle_put(ctx, b);
-	else
-		pbuf_free(token);
-}
-
 static const struct vnet_client client = {nif_wake, nif_receive, nif_sent};
-
-/* ---- transmit ---- */
-
-static struct pbuf *tx_copy(struct pbuf *p)
-{
-	return pbuf_clone(PBUF_RAW, PBUF_RAM, p);
-}
-
-static err_t tx_send(struct nif *nf, struct pbuf *q, uint16_t start, uint16_t off, bool copied)
-{
-	struct virtq_sg sg[VNET_TX_MAX_SG];
-	int n = net_tx_pieces(q, sg, VNET_TX_MAX_SG);
-	if (n < 0 && !copied) {
-		struct pbuf *c = tx_copy(q);
-		pbuf_free(q);
-		if (!c)
-			return ERR_MEM;
-		q = c;
-		copied = true;
-		n = net_tx_pieces(q, sg, VNET_TX_MAX_SG);
-	}
-	struct vnet_tx tx = {
-	    .sg = sg, .nsg = (unsigned)n, .csum_start = start, .csum_offset = off, .token = q};
-	int err = n > 0 ? vnet_transmit(nf->vn, &tx) : -EINVAL;
-	if (err) {
-		pbuf_free(q);
-		return err == -ENOSPC ? ERR_MEM : ERR_IF;
-	}
-	if (copied)
-		nf->tx_copied++;
-	else
-		nf->tx_zero_copy++;
-	return ERR_OK;
-}
-
-/* One frame as lwIP made it (carrier up). */
-static err_t send_frame(struct nif *nf, struct pbuf *p)
-{
-	uint16_t start = VNET_NO_CSUM, off = 0;
-	bool copied = false;
-	struct pbuf *q = p;
-	pbuf_ref(q); /* the device's, until it is done with the frame */
-	/* The device completes TCP checksums: it must be told where, in the first piece. */
-	if (nf->offload && !net_tx_csum_partial(q, &start, &off) && q->next) {
-		struct pbuf *c = tx_copy(q);
-		pbuf_free(q);
-		q = c;
-		copied = true;
-		if (q && !net_tx_csum_partial(q, &start, &off))
-			start = VNET_NO_CSUM; /* not TCP: its checksums are lwIP's */
-	}
-	err_t err = q ? tx_send(nf, q, start, off, copied) : ERR_MEM;
-	if (err != ERR_OK) {
-		nf->tx_dropped++;
-		LINK_STATS_INC(link.drop);
-		return err;
-	}
-	LINK_STATS_INC(link.xmit);
-	MIB2_STATS_NETIF_ADD(&nf->netif, ifoutoctets, p->tot_len);
-	return ERR_OK;
-}
-
-/* ---- transmit: runs of TCP segments for the device to cut (net/tso.c) ---- */
-
-/* The run's frame: its merged header, then every segment's payload, in place. */
-static int run_pieces(struct tso_bundle *b, struct virtq_sg *sg)
-{
-	unsigned n = 1, hdr = b->run.first.hdr_len;
-	sg[0] = (struct virtq_sg){b->run.hdr, hdr};
-	for (unsigned i = 0; i < b->run.count; i++) {
-		struct virtq_sg seg[VNET_TX_MAX_SG];
-		int got = net_tx_pieces(b->p[i], seg, VNET_TX_MAX_SG);
-		if (got < 0)
-			return -1;
-		uint32_t skip = hdr;
-		for (int k = 0; k < got; k++) {
-			if (seg[k].len <= skip) {
-				skip -= seg[k].len;
-				continue;
-			}
-			if (n == VNET_TSO_MAX_SG)
-				return -1;
-			sg[n++] =
-			    (struct virtq_sg){(uint8_t *)seg[k].addr + skip, seg[k].len - skip};
-			skip = 0;
-		}
-	}
-	return (int)n;
-}
-
-static int run_send(struct nif *nf, struct tso_bundle *b)
-{
-	struct virtq_sg sg[VNET_TSO_MAX_SG];
-	int n = run_pieces(b, sg);
-	if (n < 0)
-		return -EINVAL;
-	net_tso_finish(&b->run);
-	const struct net_tso_seg *f = &b->run.first;
-	struct vnet_tx tx = {
-	    .sg = sg,
-	    .nsg = (unsigned)n,
-	    .csum_start = f->l4_off,
-	    .csum_offset = 16, /* TCP's checksum field */
-	    .token = (void *)((uintptr_t)b + 1),
-	    .gso_type = f->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
-	    .gso_size = (uint16_t)f->payload,
-	    .hdr_len = f->hdr_len,
-	};
-	return vnet_transmit(nf->vn, &tx);
-}
-
-/* Each segment on its own (a run of one, or one the device would not take whole). */
-static void run_unmerged(struct nif *nf, struct tso_bundle *b)
-{
-	for (unsigned i = 0; i < b->run.count; i++)
-		send_frame(nf, b->p[i]);
-	nf->tso_unmerged += b->run.count > 1;
-	bundle_put(nf, b);
-}
-
-/* Core lock held: the run held so far goes to the device. */
-static void run_flush(struct nif *nf)
-{
-	struct tso_bundle *b = nf->run;
-	if (!b)
-		return;
-	nf->run = NULL;
-	unsigned count = b->run.count;
-	uint32_t bytes = b->run.bytes + (uint32_t)b->run.first.hdr_len * count;
-	if (count == 1 || run_send(nf, b) != 0) {
-		run_unmerged(nf, b);
-		return;
-	}
-	nf->tso_frames++;
-	nf->tso_segments += count;
-	LINK_STATS_INC(link.xmit);
-	MIB2_STATS_NETIF_ADD(&nf->netif, ifoutoctets, bytes);
-	(void)bytes; /* without MIB2 statistics */
-}
-
-static struct tso_bundle *bundle_get(struct nif *nf)
-{
-	struct tso_bundle *b = nf->spare;
-	if (b)
-		nf->spare = b->next;
-	else
-		b = malloc(sizeof(*b));
-	return b;
-}
-
-/* Core lock held. Whether p joined the run (held, referenced), or must go now. */
-static bool run_offer(struct nif *nf, struct pbuf *p)
-{
-	struct net_tso_seg s;
-	bool fits =
-	    net_tso_parse(p->payload, p->len, p->tot_len, &s) == 0 && (s.v6 ? nf->tso6 : nf->tso4);
-	struct tso_bundle *b = nf->run;
-	if (fits && b && net_tso_append(&b->run, p->payload, &s, TSO_SEGS)) {
-		pbuf_ref(p);
-		b->p[b->run.count - 1] = p;
-		return true;
-	}
-	run_flush(nf); /* in order: what was held goes first */
-	if (!fits || !(b = bundle_get(nf)))
-		return false;
-	net_tso_start(&b->run, p->payload, &s);
-	pbuf_ref(p);
-	b->p[0] = p;
-	nf->run = b;
-	return true;
-}
 
 void net_netif_flush(void)
 {
 	for (unsigned i = 0; i < nif_count; i++)
-		run_flush(nifs[i]);
-}
-
-static err_t nif_output(struct netif *netif, struct pbuf *p)
-{
-	struct nif *nf = (struct nif *)netif;
-	if (!nf->carrier) {
-		nf->tx_no_carrier++; /* lost on the wire, as far as lwIP can tell: TCP resends */
-		LINK_STATS_INC(link.drop);
-		return ERR_OK;
-	}
-	if ((nf->tso4 || nf->tso6) && run_offer(nf, p))
-		return ERR_OK;
-	return send_frame(nf, p);
+		nif_tx_flush(nifs[i]);
 }
 
 /* ---- the service thread ---- */
@@ -392,6 +149,8 @@ static void drain(struct nif *nf)
 		LOCK_TCPIP_CORE();
 		int got = vnet_poll_rx(nf->vn, RX_BUDGET);
 		vnet_reap_tx(nf->vn);
+		nif_tx_pump(nf);
+		nif_tx_resume(nf);
 		UNLOCK_TCPIP_CORE();
 		if (got == RX_BUDGET)
 			noos_thread_yield(); /* more waiting: let others have the lock first */
@@ -409,8 +168,10 @@ static void link_update(struct nif *nf)
 	printf("net: %c%c%u link %s\n", nf->netif.name[0], nf->netif.name[1], nf->netif.num,
 	       up ? "up" : "down");
 	nf->carrier = up;
-	if (!up)
+	if (!up) {
+		nif_tx_release(nf); /* nothing goes out without a carrier */
 		return;
+	}
 	if (netif_is_link_up(&nf->netif))
 		netif_set_link_down(&nf->netif);
 	netif_set_link_up(&nf->netif);
@@ -447,6 +208,7 @@ static void housekeep(struct nif *nf, bool event)
 	nf->last_housekeep = now;
 	LOCK_TCPIP_CORE();
 	if (vnet_check(nf->vn) == 0) {
+		nif_tx_reset_check(nf);
 		link_update(nf);
 		renewal_check(nf);
 		announce(nf);
@@ -454,6 +216,7 @@ static void housekeep(struct nif *nf, bool event)
 		printf("net: %c%c%u device failed, link down\n", nf->netif.name[0],
 		       nf->netif.name[1], nf->netif.num);
 		nf->carrier = false;
+		nif_tx_release(nf);
 		netif_set_link_down(&nf->netif); /* for good: lwIP routes elsewhere */
 	}
 	UNLOCK_TCPIP_CORE();
@@ -564,6 +327,9 @@ static void report_one(const struct nif *nf)
 	       n, (ull)s->tx_frames, (ull)nf->tx_zero_copy, (ull)nf->tx_copied,
 	       (ull)s->tx_csum_offloaded, (ull)nf->tx_dropped, (ull)s->tx_ring_full, (ull)s->tx_bad,
 	       (ull)nf->tx_no_carrier, (ull)s->link_changes, (ull)s->resets);
+	printf("net: en%u tx backlog: %llu frames waited, at most %u at once, %llu refused "
+	       "(full)\n",
+	       n, (ull)nf->txq.waited, nf->txq.high, (ull)nf->txq.refused);
 	if (nf->tso4 || nf->tso6)
 		printf("net: en%u tso %llu frames of %llu segments, %llu runs sent unmerged\n", n,
 		       (ull)nf->tso_frames, (ull)nf->tso_segments, (ull)nf->tso_unmerged);

@@ -17,12 +17,15 @@
  * (at most 64 KiB), so at most ~4 MiB of lwIP's memory is pinned by a
  * stuck device, and 64 waiting frames already cover a full TCP window of
  * single segments while a slow device catches up. Frames lwIP was already
- * told ERR_OK for (a held TCP run flushed late) are never refused: accepting
- * one frame below the limit can flush at most one held run besides it, and
- * net_netif_flush one more, so NET_TXQ_SLACK slots above the limit take them.
+ * told ERR_OK for (a held TCP run flushed late) are never refused: a frame
+ * accepted below the limit can flush the held run before it, in the worst
+ * case segment by segment (at most 44, TSO_SEGS in netif.c), and start a
+ * new run of one that net_netif_flush adds later; NET_TXQ_SLACK slots
+ * above the limit take them (pointers only: the bound on memory stays the
+ * limit's, give or take one run).
  */
 #define NET_TXQ_LIMIT 64
-#define NET_TXQ_SLACK 4
+#define NET_TXQ_SLACK 48
 #define NET_TXQ_SLOTS (NET_TXQ_LIMIT + NET_TXQ_SLACK)
 
 struct net_txq {

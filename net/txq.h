@@ -19,7 +19,7 @@
  * single segments while a slow device catches up. Frames lwIP was already
  * told ERR_OK for (a held TCP run flushed late) are never refused: a frame
  * accepted below the limit can flush the held run before it, in the worst
- * case segment by segment (at most 44, TSO_SEGS in netif.c), and start a
+ * case segment by segment (at most 44, TSO_SEGS in netif_priv.h), and start a
  * new run of one that net_netif_flush adds later; NET_TXQ_SLACK slots
  * above the limit take them (pointers only: the bound on memory stays the
  * limit's, give or take one run).

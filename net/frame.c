@@ -258,6 +258,14 @@ static bool dma_ok(const void *p, size_t len)
  * and the caller copies the frame, as lwIP's own queues do
  * (PBUF_NEEDS_COPY). PBUF_ROM data stays put until TCP has it acknowledged.
  */
+bool net_tx_volatile(const struct pbuf *p)
+{
+	for (; p; p = p->next)
+		if (PBUF_NEEDS_COPY(p))
+			return true;
+	return false;
+}
+
 int net_tx_pieces(const struct pbuf *p, struct virtq_sg *sg, unsigned max)
 {
 	unsigned n = 0;

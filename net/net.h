@@ -75,6 +75,8 @@ bool net_frame_is_tcp(const uint8_t *frame, uint32_t len);
  * cannot be handed over as it is (not DMA-able in one piece, or volatile).
  */
 int net_tx_pieces(const struct pbuf *p, struct virtq_sg *sg, unsigned max);
+/* Whether a piece of p may change once linkoutput returns (PBUF_REF): keep a copy, not p. */
+bool net_tx_volatile(const struct pbuf *p);
 
 /* A netif's checksum flags (NETIF_SET_CHECKSUM_CTRL): with the device completing TCP's, or not. */
 uint16_t net_csum_flags(bool tcp_offload);

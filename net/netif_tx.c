@@ -16,7 +16,9 @@
  * Backlog: when the ring has no room even after reaping (vnet_transmit
  * says -ENOSPC), a frame lwIP handed over is not lost: it waits,
  * referenced, in the netif's backlog (net/txq.c), a merged run as one
- * frame, and every later frame queues behind it so no flow is reordered.
+ * frame (one whose data may change once linkoutput returns, a PBUF_REF,
+ * waits as a copy), and every later frame queues behind it so no flow is
+ * reordered.
  * The backlog goes first at the start of every transmit and whenever the
  * service thread reaps completions. Past its bound new frames are refused
  * with ERR_MEM (TCP keeps the segment unsent and nif_tx_resume has it sent
@@ -186,12 +188,22 @@ void nif_tx_reset_check(struct nif *nf)
 	nf->resets = resets;
 }
 
+/* p, or a copy when its data may change once linkoutput returns (it is to wait). */
+static struct pbuf *tx_stable(struct pbuf *p)
+{
+	if (!net_tx_volatile(p))
+		return p;
+	struct pbuf *c = tx_copy(p);
+	pbuf_free(p);
+	return c;
+}
+
 /* A frame lwIP handed over, p referenced: now, or after those already waiting. */
 static err_t frame_out(struct nif *nf, struct pbuf *p)
 {
 	int err = net_txq_empty(&nf->txq) ? frame_send(nf, p) : -ENOSPC;
 	if (err == -ENOSPC)
-		err = tx_wait(nf, p);
+		err = (p = tx_stable(p)) != NULL ? tx_wait(nf, p) : -ENOMEM;
 	if (err == 0)
 		return ERR_OK;
 	tx_drop(nf, 1);

@@ -26,6 +26,9 @@
  *         the driver's buffers are back where they were before serving, and
  *         exit
  *
+ * mode=txfull: count= numbered datagrams to gw=ADDR:txfull while the peer
+ *   (tests/harness/net_txfull.py) lets the transmit ring fill; see mode_txfull.
+ *
  * Prints "net: ok" and exits 0 when everything held; FAIL lines otherwise.
  */
 #include <errno.h>
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lwip/etharp.h"
 #include "lwip/inet.h"
 #include "lwip/memp.h"
 #include "lwip/netif.h"
@@ -511,6 +515,106 @@ static void mode_serve(void)
 	check_baseline(&base);
 }
 
+/* ---- mode=txfull ---- */
+
+#define TXFULL_SIZE 1024
+
+/*
+ * Whether lwIP has gw's hardware address. The flood waits for it: lwIP's
+ * ARP queue drops its oldest frame beyond ARP_QUEUE_LEN, which is not the
+ * loss this mode looks for.
+ */
+static bool peer_resolved(const char *gw)
+{
+	ip4_addr_t ip;
+	struct eth_addr *mac;
+	const ip4_addr_t *found;
+	if (!ip4addr_aton(gw, &ip))
+		return false;
+	LOCK_TCPIP_CORE();
+	bool ok = netif_default && etharp_find_addr(netif_default, &ip, &mac, &found) >= 0;
+	UNLOCK_TCPIP_CORE();
+	return ok;
+}
+
+/*
+ * Datagram i to the peer, sent again after a pause for as long as it is
+ * refused with -ENOBUFS (the backlog is full: it was never accepted, so
+ * sending it again duplicates nothing). 0, or the error once 30 s pass.
+ */
+static long txfull_send(int s, uint8_t *buf, unsigned i, const struct noos_sockaddr_in *to,
+                        unsigned *refused)
+{
+	buf[0] = (uint8_t)(i >> 24), buf[1] = (uint8_t)(i >> 16);
+	buf[2] = (uint8_t)(i >> 8), buf[3] = (uint8_t)i;
+	uint64_t give_up = noos_time_ns() + 30 * SEC;
+	for (;;) {
+		long n = noos_sendto(s, buf, TXFULL_SIZE, 0, (const struct noos_sockaddr *)to,
+		                     sizeof(*to));
+		if (n != -ENOBUFS || noos_time_ns() > give_up)
+			return n == TXFULL_SIZE ? 0 : n;
+		if ((*refused)++ == 0)
+			printf("net: txfull: first refusal at datagram %u\n", i);
+		noos_sleep_ns(1000000);
+	}
+}
+
+/* A socket on port, to and from gw:port, with receives bounded by 30 s. */
+static int txfull_socket(unsigned port, struct noos_sockaddr_in *to)
+{
+	const char *gw = noos_getenv("gw");
+	*to = (struct noos_sockaddr_in){.sin_family = NOOS_AF_INET, .sin_port = noos_htons(port)};
+	struct noos_sockaddr_in me = {.sin_family = NOOS_AF_INET, .sin_port = noos_htons(port)};
+	struct noos_timeval tv = {.tv_sec = 30};
+	int s = noos_socket(NOOS_AF_INET, NOOS_SOCK_DGRAM, 0);
+	if (!gw || noos_inet_pton(NOOS_AF_INET, gw, &to->sin_addr) != 1 || s < 0 ||
+	    noos_bind(s, (const struct noos_sockaddr *)&me, sizeof(me)) < 0 ||
+	    noos_setsockopt(s, NOOS_SOL_SOCKET, NOOS_SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		fail("txfull: needs gw= and a bound UDP socket");
+		return -1;
+	}
+	return s;
+}
+
+/*
+ * count= numbered datagrams of TXFULL_SIZE bytes to gw:txfull, as fast as
+ * they are taken, while tests/harness/net_txfull.py lets QEMU's socket
+ * netdev back up, so the transmit ring fills and frames wait in the
+ * netif's backlog (net/netif_tx.c). Then the peer's answer (how many it
+ * got): waiting for it keeps frames still queued from being cut off by the
+ * exit.
+ */
+static void mode_txfull(void)
+{
+	unsigned port = env_uint("txfull", 0), count = env_uint("count", 2000), refused = 0, i;
+	static uint8_t buf[TXFULL_SIZE];
+	struct noos_sockaddr_in to;
+	int s = txfull_socket(port, &to);
+	if (s < 0)
+		return;
+	for (i = 0; i < TXFULL_SIZE; i++)
+		buf[i] = (uint8_t)(i * 7);
+	for (i = 0; i < count; i++) {
+		for (int t = 0; i == 1 && t < 1000 && !peer_resolved(noos_getenv("gw")); t++)
+			noos_sleep_ns(10000000); /* datagram 0 made lwIP ask */
+		long e = txfull_send(s, buf, i, &to, &refused);
+		if (e != 0) {
+			printf("FAIL txfull: datagram %u: %ld\n", i, e);
+			failures++;
+			break;
+		}
+	}
+	printf("net: txfull: sent %u datagrams, %u sends refused (-ENOBUFS) and retried\n", i,
+	       refused);
+	char ack[64] = "";
+	long n = noos_recv(s, ack, sizeof(ack) - 1, 0);
+	printf("net: txfull: peer says %s\n", n > 0 ? ack : "nothing");
+	if (n <= 0)
+		fail("txfull: no answer from the peer");
+	net_netif_report();
+	noos_close(s);
+}
+
 int main(void)
 {
 	int n = noos_net_start();
@@ -527,6 +631,8 @@ int main(void)
 	const char *mode = noos_getenv("mode");
 	if (mode && strcmp(mode, "serve") == 0)
 		mode_serve();
+	else if (mode && strcmp(mode, "txfull") == 0)
+		mode_txfull();
 	else {
 		mode_dhcp();
 		check_further_interfaces(n);

@@ -530,8 +530,17 @@ def main(argv):
         reasons.append(str(e))
     outcome = guest.finish(60)
     shutil.rmtree(tmp, ignore_errors=True)
+    return verdict(guest, outcome, reasons)
+
+
+def verdict(guest, outcome, reasons, check=None):
+    """Print the guest's output and the test's verdict: the exit status.
+    The guest must have exited 0 with "net: ok"; check(text, reasons) may
+    look at its output for more."""
     text = outcome.output.replace("\r", "") if outcome else guest.text
     print("---- serial output:\n" + text)
+    if check:
+        check(text, reasons)
     if outcome is None or outcome.guest_status != 0:
         reasons.append(outcome.describe() if outcome else "QEMU did not finish")
     if not re.search(r"^net: ok$", text, re.MULTILINE):

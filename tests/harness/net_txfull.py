@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import net_test  # noqa: E402
 import qemu  # noqa: E402
 
-PASS, FAIL, SKIP = 0, 1, 77
+SKIP = 77
 GUEST_IP, PEER_IP = "10.9.0.2", "10.9.0.1"
 PEER_MAC = bytes.fromhex("525400000901")
 UDP_PORT = 4000
@@ -219,18 +219,7 @@ def main(argv):
         if s:
             s.close()
     shutil.rmtree(tmp, ignore_errors=True)
-    text = outcome.output.replace("\r", "") if outcome else guest.text
-    print("---- serial output:\n" + text)
-    check_report(text, reasons)
-    if outcome is None or outcome.guest_status != 0:
-        reasons.append(outcome.describe() if outcome else "QEMU did not finish")
-    if not re.search(r"^net: ok$", text, re.MULTILINE):
-        reasons.append("the guest did not print 'net: ok'")
-    for r in reasons:
-        print(f"FAIL: {r}")
-    if not reasons:
-        print("PASS")
-    return FAIL if reasons else PASS
+    return net_test.verdict(guest, outcome, reasons, check_report)
 
 
 if __name__ == "__main__":

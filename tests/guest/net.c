@@ -520,21 +520,25 @@ static void mode_serve(void)
 #define TXFULL_SIZE 1024
 
 /*
- * Whether lwIP has gw's hardware address. The flood waits for it: lwIP's
- * ARP queue drops its oldest frame beyond ARP_QUEUE_LEN, which is not the
- * loss this mode looks for.
+ * Waits up to 10 s for lwIP to learn gw's hardware address (datagram 0
+ * made it ask). The flood waits for it: lwIP's ARP queue drops its oldest
+ * frame beyond ARP_QUEUE_LEN, which is not the loss this mode looks for.
  */
-static bool peer_resolved(const char *gw)
+static void wait_resolved(void)
 {
 	ip4_addr_t ip;
 	struct eth_addr *mac;
 	const ip4_addr_t *found;
-	if (!ip4addr_aton(gw, &ip))
-		return false;
-	LOCK_TCPIP_CORE();
-	bool ok = netif_default && etharp_find_addr(netif_default, &ip, &mac, &found) >= 0;
-	UNLOCK_TCPIP_CORE();
-	return ok;
+	const char *gw = noos_getenv("gw");
+	for (int t = 0; gw && ip4addr_aton(gw, &ip) && t < 1000; t++) {
+		LOCK_TCPIP_CORE();
+		bool ok = netif_default && etharp_find_addr(netif_default, &ip, &mac, &found) >= 0;
+		UNLOCK_TCPIP_CORE();
+		if (ok)
+			return;
+		noos_sleep_ns(10000000);
+	}
+	fail("txfull: the peer's address was not resolved");
 }
 
 /*
@@ -595,8 +599,8 @@ static void mode_txfull(void)
 	for (i = 0; i < TXFULL_SIZE; i++)
 		buf[i] = (uint8_t)(i * 7);
 	for (i = 0; i < count; i++) {
-		for (int t = 0; i == 1 && t < 1000 && !peer_resolved(noos_getenv("gw")); t++)
-			noos_sleep_ns(10000000); /* datagram 0 made lwIP ask */
+		if (i == 1)
+			wait_resolved();
 		long e = txfull_send(s, buf, i, &to, &refused);
 		if (e != 0) {
 			printf("FAIL txfull: datagram %u: %ld\n", i, e);
